@@ -1,0 +1,277 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { sha256Hex } from '../ids';
+import type { Subscription } from '../model/subscription';
+import { withoutStorageAttributes } from '../storage/items';
+import { keys, TABLE } from '../storage/table';
+
+/**
+ * DynamoDB access for subscriptions and their dedup guards (storage/table.ts).
+ * No transactions (dynalite has none): every multi-item change is a sequence of
+ * conditional writes that the use cases (use-cases.ts) order so a crash leaves at
+ * worst a stale guard, which the next create or update detects and takes over.
+ */
+
+export interface GuardItem {
+  subscriptionId: string;
+  createdAt: string;
+}
+
+/** The name DynamoDB gives a failed condition; the SDK throws an error with this `name`. */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+export function guardKey(projectId: string, event: string, target: string) {
+  return {
+    [TABLE.partitionKey]: keys.project(projectId),
+    [TABLE.sortKey]: keys.guardSk(event, sha256Hex(target)),
+  };
+}
+
+function subscriptionKey(projectId: string, subscriptionId: string) {
+  return {
+    [TABLE.partitionKey]: keys.project(projectId),
+    [TABLE.sortKey]: keys.subscriptionSk(subscriptionId),
+  };
+}
+
+/** The stored item: the subscription, its keys, and the sparse fan-out index keys while active. */
+export function subscriptionItem(subscription: Subscription): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    ...subscription,
+    ...subscriptionKey(subscription.id_project, subscription._id),
+  };
+  if (subscription.status === 'active') {
+    item[TABLE.fanOutIndex.partitionKey] = keys.fanOut(subscription.id_project, subscription.event);
+    item[TABLE.fanOutIndex.sortKey] = keys.subscriptionSk(subscription._id);
+  }
+  return item;
+}
+
+export function fromSubscriptionItem(item: Record<string, unknown>): Subscription {
+  return withoutStorageAttributes<Subscription>(item);
+}
+
+/** One subscription of a project, or undefined. Another project's id is simply absent (keys are per project). */
+export async function getSubscription(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  subscriptionId: string,
+  options: { consistent?: boolean } = {},
+): Promise<Subscription | undefined> {
+  const result = await db.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: subscriptionKey(projectId, subscriptionId),
+      ConsistentRead: options.consistent ?? false,
+    }),
+  );
+  return result.Item ? fromSubscriptionItem(result.Item) : undefined;
+}
+
+/**
+ * Removes a subscription and then its dedup guard, and returns what was removed
+ * (undefined when it did not exist). The guard is deleted only while it still names
+ * this subscription, so a newer subscription of the same (event, target) keeps its guard.
+ */
+export async function deleteSubscription(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  subscriptionId: string,
+): Promise<Subscription | undefined> {
+  const result = await db.send(
+    new DeleteCommand({
+      TableName: tableName,
+      Key: subscriptionKey(projectId, subscriptionId),
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  if (!result.Attributes) return undefined;
+  const removed = fromSubscriptionItem(result.Attributes);
+  await deleteGuardIfOwned(db, tableName, removed.id_project, removed.event, removed.target, removed._id);
+  return removed;
+}
+
+/** Deletes a guard only while it names `subscriptionId`; a guard already gone or taken over is left alone. */
+export async function deleteGuardIfOwned(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  event: string,
+  target: string,
+  subscriptionId: string,
+): Promise<void> {
+  try {
+    await db.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: guardKey(projectId, event, target),
+        ConditionExpression: 'subscriptionId = :id',
+        ExpressionAttributeValues: { ':id': subscriptionId },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** Claims (event, target) for a subscription; false when a guard exists already. */
+export async function putGuardIfAbsent(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  event: string,
+  target: string,
+  guard: GuardItem,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...guardKey(projectId, event, target), ...guard },
+        ConditionExpression: `attribute_not_exists(${TABLE.partitionKey})`,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+export async function getGuard(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  event: string,
+  target: string,
+): Promise<GuardItem | undefined> {
+  const result = await db.send(
+    new GetCommand({ TableName: tableName, Key: guardKey(projectId, event, target), ConsistentRead: true }),
+  );
+  if (!result.Item) return undefined;
+  return { subscriptionId: String(result.Item.subscriptionId), createdAt: String(result.Item.createdAt) };
+}
+
+/**
+ * Replaces a stale guard (one whose writer crashed) with one for `next`, only while it
+ * still names `staleSubscriptionId`; false when someone else changed it first.
+ */
+export async function takeOverGuard(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  event: string,
+  target: string,
+  staleSubscriptionId: string,
+  next: GuardItem,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: guardKey(projectId, event, target),
+        UpdateExpression: 'SET subscriptionId = :next, createdAt = :createdAt',
+        ConditionExpression: 'subscriptionId = :stale',
+        ExpressionAttributeValues: {
+          ':next': next.subscriptionId,
+          ':createdAt': next.createdAt,
+          ':stale': staleSubscriptionId,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Writes a new subscription; the id is fresh, so the condition only guards against an id collision. */
+export async function putNewSubscription(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  subscription: Subscription,
+): Promise<void> {
+  await db.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: subscriptionItem(subscription),
+      ConditionExpression: `attribute_not_exists(${TABLE.partitionKey})`,
+    }),
+  );
+}
+
+/**
+ * Replaces a subscription that must still exist (a concurrent delete wins: the put fails
+ * with ConditionalCheckFailedException). The whole item is written so the sparse index keys
+ * appear or vanish with `status`.
+ */
+export async function replaceExistingSubscription(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  subscription: Subscription,
+): Promise<void> {
+  await db.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: subscriptionItem(subscription),
+      ConditionExpression: `attribute_exists(${TABLE.partitionKey})`,
+    }),
+  );
+}
+
+export interface SubscriptionPage {
+  items: Subscription[];
+  /** The sort key of the last item read, when more may follow. */
+  lastSortKey: string | undefined;
+}
+
+/** One Query page of a project's subscriptions, oldest first (ids sort by creation time). */
+export async function querySubscriptions(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: string,
+  options: { limit: number; afterSortKey?: string | undefined; event?: string | undefined },
+): Promise<SubscriptionPage> {
+  const values: Record<string, string> = {
+    ':pk': keys.project(projectId),
+    ':prefix': keys.subscriptionPrefix,
+  };
+  if (options.event !== undefined) values[':event'] = options.event;
+  const result = await db.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: {
+        '#pk': TABLE.partitionKey,
+        '#sk': TABLE.sortKey,
+        ...(options.event !== undefined ? { '#event': 'event' } : {}),
+      },
+      ExpressionAttributeValues: values,
+      ...(options.event !== undefined ? { FilterExpression: '#event = :event' } : {}),
+      Limit: options.limit,
+      ScanIndexForward: true,
+      ...(options.afterSortKey !== undefined
+        ? {
+            ExclusiveStartKey: {
+              [TABLE.partitionKey]: keys.project(projectId),
+              [TABLE.sortKey]: options.afterSortKey,
+            },
+          }
+        : {}),
+    }),
+  );
+  const items = (result.Items ?? []).map(fromSubscriptionItem);
+  const last = result.LastEvaluatedKey?.[TABLE.sortKey];
+  return { items, lastSortKey: typeof last === 'string' ? last : undefined };
+}
