@@ -8,6 +8,7 @@ import { parseRetrySchedule } from './retry-schedule';
 export const ENV = {
   tableName: 'TABLE_NAME',
   deliveryQueueUrl: 'DELIVERY_QUEUE_URL',
+  rejectedEventsQueueUrl: 'REJECTED_EVENTS_QUEUE_URL',
   eventBusName: 'EVENT_BUS_NAME',
   eventSource: 'EVENT_SOURCE',
   retrySchedule: 'RETRY_SCHEDULE',
@@ -126,6 +127,8 @@ export function deliverySettings(env: Env = process.env): DeliverySettings {
 export interface FanOutSettings {
   tableName: string;
   queueUrl: string;
+  /** Where events that can never be fanned out (bad shape, unknown name, wrong source) go, with the reason. */
+  rejectedEventsQueueUrl: string;
   eventSource: string;
 }
 
@@ -133,6 +136,7 @@ export function fanOutSettings(env: Env = process.env): FanOutSettings {
   return {
     tableName: tableName(env),
     queueUrl: required(env, ENV.deliveryQueueUrl),
+    rejectedEventsQueueUrl: required(env, ENV.rejectedEventsQueueUrl),
     eventSource: env[ENV.eventSource] || DEFAULTS.eventSource,
   };
 }
