@@ -1,0 +1,5 @@
+export { parseJsonBody } from './body';
+export * from './errors';
+export { type ApiHandler, httpHandler } from './handler';
+export { type Caller, callerOf, header, requireProject } from './request';
+export { jsonResponse, unauthorizedBody, unauthorizedResponse, WWW_AUTHENTICATE } from './responses';

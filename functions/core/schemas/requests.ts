@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { PROJECT_ID_PATTERN } from '../config/api';
+import { LIMITS } from '../config/limits';
+import type { TargetPolicy } from '../config/settings';
+import { cursorSchema, LOG_SORT_KEY, SUBSCRIPTION_SORT_KEY } from './cursor';
+import { eventSchema } from './event';
+import { targetSchema } from './target';
+
+/**
+ * One zod schema per API input. Bodies are strict (an unknown field is a 400 naming it);
+ * query strings ignore parameters they do not know (cache busters, tracking).
+ */
+
+export const SUBSCRIPTION_STATUSES = ['active', 'disabled'] as const;
+
+/** Ids as stored (newSubscriptionId) or as a client may have kept them; an id of the right shape that is absent is a 404. */
+const SUBSCRIPTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const projectPathSchema = z.object({
+  projectId: z.string().regex(PROJECT_ID_PATTERN, 'must be 1-64 letters, digits, _ or -'),
+});
+
+export const subscriptionPathSchema = projectPathSchema.extend({
+  subscriptionId: z.string().regex(SUBSCRIPTION_ID_PATTERN, 'must be 1-64 letters, digits, _ or -'),
+});
+
+const JSON_OBJECT = {
+  error: (issue: { code: string }) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined),
+};
+
+/** POST /{projectId}/subscriptions */
+export function createSubscriptionBodySchema(policy: TargetPolicy) {
+  return z.strictObject({ event: eventSchema, target: targetSchema(policy) }, JSON_OBJECT);
+}
+
+/** PUT /{projectId}/subscriptions/{subscriptionId}: any of event, target, status, and nothing else. */
+export function updateSubscriptionBodySchema(policy: TargetPolicy) {
+  return z
+    .strictObject(
+      {
+        event: eventSchema.optional(),
+        target: targetSchema(policy).optional(),
+        status: z.enum(SUBSCRIPTION_STATUSES, 'must be active or disabled').optional(),
+      },
+      JSON_OBJECT,
+    )
+    .refine(
+      (body) => body.event !== undefined || body.target !== undefined || body.status !== undefined,
+      'must set at least one of event, target, status',
+    );
+}
+
+/** A whole number query parameter in [min, max], `fallback` when absent. */
+function integerParameter(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, `must be a whole number between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `must be a whole number between ${min} and ${max}`)
+        .max(max, `must be a whole number between ${min} and ${max}`),
+    )
+    .optional()
+    .transform((value) => value ?? fallback);
+}
+
+/** GET /{projectId}/subscriptions?limit&cursor&event */
+export const listSubscriptionsQuerySchema = z.object({
+  limit: integerParameter(1, LIMITS.listMaxLimit, LIMITS.listDefaultLimit),
+  cursor: cursorSchema(SUBSCRIPTION_SORT_KEY).optional(),
+  event: eventSchema.optional(),
+});
+
+/** GET /{projectId}/subscriptions/history?page (Tiledesk's paging: page 1 is the newest). */
+export const historyQuerySchema = z.object({
+  page: integerParameter(1, LIMITS.historyMaxPage, 1),
+});
+
+/** GET /{projectId}/subscriptions/{subscriptionId}/deliveries?limit&cursor */
+export const deliveriesQuerySchema = z.object({
+  limit: integerParameter(1, LIMITS.deliveriesMaxLimit, LIMITS.deliveriesDefaultLimit),
+  cursor: cursorSchema(LOG_SORT_KEY).optional(),
+});
+
+export type CreateSubscriptionBody = z.infer<ReturnType<typeof createSubscriptionBodySchema>>;
+export type UpdateSubscriptionBody = z.infer<ReturnType<typeof updateSubscriptionBodySchema>>;
+export type ListSubscriptionsQuery = z.infer<typeof listSubscriptionsQuerySchema>;
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+export type DeliveriesQuery = z.infer<typeof deliveriesQuerySchema>;
