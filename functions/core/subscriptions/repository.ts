@@ -275,3 +275,71 @@ export async function querySubscriptions(
   const last = result.LastEvaluatedKey?.[TABLE.sortKey];
   return { items, lastSortKey: typeof last === 'string' ? last : undefined };
 }
+
+/**
+ * Writes a change of event, target or status, only while the stored item still has the
+ * event, target and status it was read with (so the sparse index keys written here match
+ * what is stored, and a concurrent auto-disable or move is not undone). False when that
+ * condition fails: the subscription was deleted or changed meanwhile.
+ */
+export async function updateSubscriptionIfUnchanged(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  current: Subscription,
+  next: Subscription,
+): Promise<Subscription | false> {
+  const names: Record<string, string> = {
+    '#pk': TABLE.partitionKey,
+    '#event': 'event',
+    '#target': 'target',
+    '#status': 'status',
+    '#updatedAt': 'updatedAt',
+    '#gsi1pk': TABLE.fanOutIndex.partitionKey,
+    '#gsi1sk': TABLE.fanOutIndex.sortKey,
+  };
+  const values: Record<string, string> = {
+    ':event': next.event,
+    ':target': next.target,
+    ':status': next.status,
+    ':updatedAt': next.updatedAt,
+    ':currentEvent': current.event,
+    ':currentTarget': current.target,
+    ':currentStatus': current.status,
+  };
+  const set = ['#event = :event', '#target = :target', '#status = :status', '#updatedAt = :updatedAt'];
+  const remove: string[] = [];
+  if (next.status === 'active') {
+    set.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
+    values[':gsi1pk'] = keys.fanOut(next.id_project, next.event);
+    values[':gsi1sk'] = keys.subscriptionSk(next._id);
+  } else {
+    remove.push('#gsi1pk', '#gsi1sk');
+  }
+  for (const optional of ['failingSince', 'disabledReason'] as const) {
+    const value = next[optional];
+    names[`#${optional}`] = optional;
+    if (value === undefined) remove.push(`#${optional}`);
+    else {
+      set.push(`#${optional} = :${optional}`);
+      values[`:${optional}`] = value;
+    }
+  }
+  try {
+    const result = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: subscriptionKey(current.id_project, current._id),
+        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression:
+          'attribute_exists(#pk) AND #event = :currentEvent AND #target = :currentTarget AND #status = :currentStatus',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes ? fromSubscriptionItem(result.Attributes) : next;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
