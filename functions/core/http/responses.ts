@@ -17,7 +17,7 @@ export function jsonResponse(
 }
 
 /** The `WWW-Authenticate` value of every 401, so `curl -u` and browsers know to send Basic credentials. */
-export const WWW_AUTHENTICATE = `Basic realm="${API.authRealm}", charset="UTF-8"`;
+export const WWW_AUTHENTICATE = `Basic realm="${API.authRealm}"`;
 
 export function unauthorizedBody(): ErrorBody {
   const message = 'missing or invalid credentials (Basic API key or Bearer/JWT token)';
