@@ -131,7 +131,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+      // The queue URLs' own origin, as on AWS (sqs.<region>.amazonaws.com serves its queue URLs),
+      // so the SDK does not switch endpoints per call (and warn about it).
+      AWS_ENDPOINT_URL_SQS: new URL(queues.delivery.url).origin,
     });
     // Not a real session: a token left over from the user's shell would only confuse.
     delete process.env.AWS_SESSION_TOKEN;
