@@ -1,4 +1,8 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { ROUTES } from '../../api/routes';
+
+/** The HTTP methods the API has; a policy names each rather than a wildcard in the method's place. */
+const METHODS = [...new Set(ROUTES.map((route) => route.method))];
 
 /**
  * The authorizer's IAM policy. API Gateway caches it per Authorization header for every
@@ -13,11 +17,13 @@ export function projectResources(methodArn: string, projectIds: readonly string[
   if (parts.length !== 6 || arn !== 'arn' || service !== 'execute-api' || !apiId || !stage) {
     throw new Error(`unexpected methodArn ${methodArn.slice(0, 200)}`);
   }
-  const base = `arn:${partition}:execute-api:${region}:${account}:${apiId}/${stage}/*`;
-  return projectIds.flatMap((projectId) => [
-    `${base}/${projectId}/subscriptions`,
-    `${base}/${projectId}/subscriptions/*`,
-  ]);
+  const base = `arn:${partition}:execute-api:${region}:${account}:${apiId}/${stage}`;
+  return projectIds.flatMap((projectId) =>
+    METHODS.flatMap((method) => [
+      `${base}/${method}/${projectId}/subscriptions`,
+      `${base}/${method}/${projectId}/subscriptions/*`,
+    ]),
+  );
 }
 
 export function allowPolicy(
