@@ -282,7 +282,7 @@ export function matchRoute(
   const best = candidates.reduce((a, b) => (b.rank < a.rank ? b : a)).rank;
   const resource = candidates.filter((candidate) => candidate.rank === best);
   const chosen = resource.find((candidate) => candidate.route.route.method === method);
-  if (!chosen) return { allow: resource.map((candidate) => candidate.route.route.method) };
+  if (!chosen) return { allow: resource.map((candidate) => candidate.route.route.method).sort() };
   return { route: chosen.route, pathParameters: chosen.params };
 }
 
