@@ -297,11 +297,9 @@ describe('updateSubscription', () => {
       disabledReason: 'failing for 5 days',
     });
     ddb.on(GetCommand).resolves({ Item: subscriptionItem(disabled) });
-    ddb
-      .on(UpdateCommand)
-      .resolves({
-        Attributes: subscriptionItem({ ...subscription(), updatedAt: new Date(NOW).toISOString() }),
-      });
+    ddb.on(UpdateCommand).resolves({
+      Attributes: subscriptionItem({ ...subscription(), updatedAt: new Date(NOW).toISOString() }),
+    });
 
     const result = await updateSubscription(
       db,
