@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { LOCAL_DEFAULTS, LOCAL_ENV, localConfig } from '../local/config';
+import { LOCAL_ENV, localConfig } from '../local/config';
 
 /**
  * `npm run emit -- <event> --project <id> [--payload '<json>' | --payload @file.json]
@@ -54,15 +54,14 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  const local = values.bus === undefined;
   const env = localConfig();
   const endpoint =
-    values.endpoint ??
-    (local ? `http://127.0.0.1:${env.ports.eventBridge || LOCAL_DEFAULTS.eventBridgePort}` : undefined);
+    values.endpoint ?? (values.bus === undefined ? `http://127.0.0.1:${env.ports.eventBridge}` : undefined);
+  // The local endpoint checks no signature; a deployed bus uses the usual credentials and region.
+  const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)(:|\/|$)/.test(endpoint);
   const client = new EventBridgeClient({
-    ...(endpoint ? { endpoint } : {}),
-    // The local endpoint checks no signature; a deployed bus uses the usual credential chain.
-    ...(local ? { region: env.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(endpoint ? { endpoint, region: env.region } : {}),
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   const detail = {
     id_project: values.project,

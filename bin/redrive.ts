@@ -9,7 +9,7 @@ import { localCredentials } from '../local/credentials';
  * `npm run redrive [-- --source <dlqUrl> --destination <queueUrl>] [--local]`
  *
  * Moves dead-lettered deliveries back to the delivery queue. Against the local stack
- * (AWS_ENDPOINT_URL_SQS set, or --local; queues default to the local ones) by receive,
+ * (AWS_ENDPOINT_URL_SQS set, --local, or no --source; queues default to the local ones) by receive,
  * send and delete; against AWS with StartMessageMoveTask (--source required; without
  * --destination SQS returns each message to the queue it came from).
  */
@@ -29,8 +29,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const endpointFromEnv = process.env.AWS_ENDPOINT_URL_SQS;
-  const local = values.local === true || Boolean(endpointFromEnv);
-  if (local) {
+  // Without --source there is nothing to name on AWS, so the local stack is meant.
+  const awsSource = values.local === true || endpointFromEnv ? undefined : values.source;
+  if (!awsSource) {
     const config = localConfig();
     // An explicit endpoint: the SDK then talks to it whatever host the queue URLs name.
     const sqs = new SQSClient({
@@ -48,12 +49,8 @@ async function main(): Promise<number> {
       console.error(`${outcome.failed} message(s) could not be re-sent and stay in the DLQ`);
     return outcome.failed > 0 ? 1 : 0;
   }
-  if (!values.source) {
-    console.error(`${USAGE}\n--source <dlqUrl> is required against AWS (the stack's DeliveryDlqUrl output)`);
-    return 2;
-  }
   const started = await startRedriveTask(new SQSClient({}), {
-    sourceQueueUrl: values.source,
+    sourceQueueUrl: awsSource,
     destinationQueueUrl: values.destination,
   });
   console.log(
