@@ -78,9 +78,7 @@ export class Ingest extends Construct {
       'Asynchronous failures go to the ingest DLQ by the on-failure destination, which supersedes a function DLQ.',
     );
     this.function.bindTable(props.table, 'fanOutQuery');
-    this.function.addToRolePolicy(
-      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
-    );
+    // Rejected events need sqs:SendMessage on the ingest DLQ: the on-failure destination already grants it.
 
     this.rule = new Rule(this, 'Rule', {
       eventBus: this.bus,

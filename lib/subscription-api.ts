@@ -152,6 +152,8 @@ export class SubscriptionApi extends Construct {
       },
       defaultMethodOptions: { authorizer, authorizationType: AuthorizationType.CUSTOM },
     });
+    // The stack's ApiUrl output replaces the one RestApi adds by itself.
+    this.api.node.tryRemoveChild('Endpoint');
     this.addGatewayResponses();
 
     const routeFunctions = new Map<string, WebhookFunction>();
