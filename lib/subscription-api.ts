@@ -84,12 +84,12 @@ function jwtEnvironment(jwt: JwtConfig | undefined): Record<string, string> {
 }
 
 /**
- * A secret ARN may be given without Secrets Manager's random 6-character suffix; IAM then
- * needs the `-??????` pattern to match the real ARN.
+ * The IAM resources of the JWT secret. Its ARN may be given with or without Secrets
+ * Manager's random 6-character suffix, and the two cannot be told apart (`my-secret`
+ * ends in six characters too), so both the ARN and the ARN with `-??????` are granted.
  */
-export function secretResourceArn(secretArn: string): string {
-  const name = secretArn.split(':secret:')[1] ?? '';
-  return /-[A-Za-z0-9]{6}$/.test(name) ? secretArn : `${secretArn}-??????`;
+export function secretResourceArns(secretArn: string): string[] {
+  return [secretArn, `${secretArn}-??????`];
 }
 
 /**
@@ -121,7 +121,7 @@ export class SubscriptionApi extends Construct {
       this.authorizerFunction.addToRolePolicy(
         new PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
-          resources: [secretResourceArn(config.jwt.secretArn)],
+          resources: secretResourceArns(config.jwt.secretArn),
         }),
       );
     }

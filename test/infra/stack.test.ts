@@ -29,6 +29,7 @@ import {
   resourcesFor,
   resourcesOf,
   roleOf,
+  routeFunctionId,
   synthStack,
 } from './synth';
 
@@ -59,11 +60,6 @@ const ids = () => ({
   authorizer: logicalId(stack.subscriptionApi.authorizerFunction),
   topic: logicalId(stack.monitoring.topic),
 });
-const routeFunctionId = (routeId: string) => {
-  const fn = stack.subscriptionApi.routeFunctions.get(routeId);
-  if (!fn) throw new Error(`no function for route ${routeId}`);
-  return logicalId(fn);
-};
 const DYNAMODB_WRITES: readonly string[] = [
   ...TABLE_WRITE_ACTIONS,
   'dynamodb:TransactWriteItems',
@@ -226,7 +222,7 @@ describe('subscription API', () => {
         (m) => m.httpMethod === route.method && m.resource.path === route.path,
       );
       const cfn = method ? resourcesOf(template, 'AWS::ApiGateway::Method')[logicalId(method)] : undefined;
-      expect(JSON.stringify(cfn?.Properties.Integration)).toContain(routeFunctionId(route.id));
+      expect(JSON.stringify(cfn?.Properties.Integration)).toContain(routeFunctionId(stack, route.id));
     }
   });
 
@@ -279,7 +275,7 @@ describe('subscription API', () => {
   it('grants each route function exactly the table access of its route', () => {
     const tableArn = JSON.stringify({ 'Fn::GetAtt': [ids().table, 'Arn'] });
     for (const route of ROUTES) {
-      const role = roleOf(template, routeFunctionId(route.id));
+      const role = roleOf(template, routeFunctionId(stack, route.id));
       const dynamodb = [...role.actions].filter((a) => a.startsWith('dynamodb:'));
       expect(dynamodb).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       if (route.access === 'read') {
@@ -294,7 +290,7 @@ describe('subscription API', () => {
       expect(dynamodb.some((a) => a.includes('*') || a === 'dynamodb:Scan')).toBe(false);
       const others = [...role.actions].filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:'));
       expect(others, route.id).toEqual(route.access === 'enqueue' ? ['sqs:SendMessage'] : []);
-      const fn = resourcesOf(template, 'AWS::Lambda::Function')[routeFunctionId(route.id)];
+      const fn = resourcesOf(template, 'AWS::Lambda::Function')[routeFunctionId(stack, route.id)];
       const variables = variablesOf(fn);
       expect(variables[ENV.tableName]).toEqual({ Ref: ids().table });
       expect(variables[ENV.allowHttpTargets]).toBe('false');

@@ -30,6 +30,12 @@ export function logicalId(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(child);
 }
 
+export function routeFunctionId(stack: WebhookStack, routeId: string): string {
+  const fn = stack.subscriptionApi.routeFunctions.get(routeId);
+  if (!fn) throw new Error(`no function for route ${routeId}`);
+  return logicalId(fn);
+}
+
 export interface Statement {
   Effect: string;
   Action: string | string[];
