@@ -9,7 +9,6 @@ import type {
 } from 'aws-lambda';
 import type { Route } from '../functions/api/routes';
 import { API } from '../functions/core/config/api';
-import { unauthorizedBody, WWW_AUTHENTICATE } from '../functions/core/http/responses';
 import { LOCAL_DEFAULTS } from './config';
 import { BodyTooLargeError, closeServer, listen, readBody } from './http';
 
@@ -56,12 +55,12 @@ export interface LocalApiGateway {
 const API_ID = 'local';
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** The bodies of the gateway responses (the CDK stack configures the same). */
+/** The gateway responses, as the CDK stack configures them (lib/subscription-api.ts). */
 export const GATEWAY_RESPONSES = {
   unauthorized: () => ({
     statusCode: 401,
-    headers: { 'www-authenticate': WWW_AUTHENTICATE },
-    body: unauthorizedBody(),
+    headers: { 'www-authenticate': `Basic realm="${API.authRealm}"` },
+    body: { success: false, msg: 'Unauthorized', errors: [] },
   }),
   forbidden: () => ({ statusCode: 403, headers: {}, body: { success: false, msg: 'Forbidden', errors: [] } }),
 } as const;

@@ -9,8 +9,10 @@ import { closeServer, listen, readBody } from './http';
  * The local EventBridge: answers the PutEvents calls of an unmodified
  * `@aws-sdk/client-eventbridge` (AWS JSON 1.1), wraps each entry in the envelope
  * EventBridge delivers, and invokes the target of the stack's one rule
- * (`source` = the configured event source) asynchronously, retrying a failed
- * invocation and then dead-lettering the event, as the stack's target DLQ does.
+ * (`source` = the configured event source) asynchronously. A failed invocation is
+ * retried as Lambda retries an asynchronous invocation (the stack's fan-out: 2 retries,
+ * FAN_OUT_ASYNC_RETRY_ATTEMPTS in lib/ingest.ts), then handed to `deadLetter` (the
+ * stack: the function's on-failure destination, the ingest DLQ).
  */
 export type BusEvent = EventBridgeEvent<string, unknown>;
 
@@ -55,6 +57,7 @@ export const PUT_EVENTS_LIMITS = {
   maxDetailTypeLength: 128,
 } as const;
 
+/** Two retries, like the stack's fan-out; seconds here where Lambda waits minutes. */
 const DEFAULT_RETRY_DELAYS_MS = [1000, 2000] as const;
 
 interface PutEventsRequestEntry {

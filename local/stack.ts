@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type {
   APIGatewayAuthorizerResult,
@@ -54,7 +55,7 @@ export interface LocalStackOptions extends Partial<Omit<LocalConfig, 'ports'>> {
   handlers?: Partial<LocalHandlers>;
   /** Concurrent pollers of the delivery queue (Lambda scales to DELIVERY_EVENT_SOURCE.maxConcurrency). */
   pollerConcurrency?: number;
-  /** Delays between EventBridge's retries of a failed fan-out invocation. */
+  /** Delays between the retries of a failed fan-out invocation (Lambda waits 1 and 2 minutes). */
   eventBridgeRetryDelaysMs?: readonly number[];
   /** The authorizer cache's TTL; API.authorizerCacheTtlSeconds by default. */
   authorizerCacheTtlSeconds?: number;
@@ -158,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!fanOut) throw new Error('the fan-out function is not loaded yet');
         return fanOut(event, lambdaContext('fan-out', config.region, 30_000));
       },
-      deadLetter: (letter) => sendToIngestDlq(sqs, queues.ingestDlq.url, letter),
+      deadLetter: (letter) => sendToIngestDlq(sqs, queues.ingestDlq.url, letter, config.region),
     });
     stops.push(() => eventBridge.stop());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.endpoint;
@@ -251,25 +252,32 @@ async function loadHandlers(overrides: Partial<LocalHandlers>): Promise<LocalHan
   };
 }
 
-/** The message EventBridge's target DLQ gets: the event, and why it failed in the attributes. */
-async function sendToIngestDlq(sqs: SQSClient, queueUrl: string, letter: DeadLetter): Promise<void> {
-  const message = letter.error instanceof Error ? letter.error.message : String(letter.error);
-  const string = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(letter.event),
-      MessageAttributes: {
-        RULE_ARN: string(letter.ruleArn),
-        TARGET_ARN: string('fan-out'),
-        ERROR_CODE: string(letter.error instanceof Error ? letter.error.name : 'Error'),
-        ERROR_MESSAGE: string(message.slice(0, 1000) || 'unknown error'),
-        EXHAUSTED_RETRY_CONDITION: string('MaximumRetryAttempts'),
-        RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(letter.attempts - 1) },
-      },
-    }),
-  );
+/**
+ * What lands in the ingest DLQ when the fan-out failed every attempt: the record the
+ * function's on-failure destination (lib/ingest.ts) sends, with the event as requestPayload.
+ */
+async function sendToIngestDlq(
+  sqs: SQSClient,
+  queueUrl: string,
+  letter: DeadLetter,
+  region: string,
+): Promise<void> {
+  const error = letter.error instanceof Error ? letter.error : new Error(String(letter.error));
+  const record = {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:${region}:${LOCAL_DEFAULTS.accountId}:function:fan-out:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: letter.attempts,
+    },
+    requestPayload: letter.event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: error.name, errorMessage: error.message.slice(0, 1000) },
+  };
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(record) }));
   console.error(
-    `[eventbridge] event ${letter.event.id} dead-lettered after ${letter.attempts} attempts: ${message}`,
+    `[local] fan-out of event ${letter.event.id} failed ${letter.attempts} times; sent to the ingest DLQ: ${error.message}`,
   );
 }

@@ -71,10 +71,10 @@ async function deliveriesOf(subscriptionId: string): Promise<Attempt[]> {
   return answer.json as Attempt[];
 }
 
-async function dlqDepth(): Promise<number> {
+async function dlqDepth(queueUrl = stack.queueUrls.deliveryDlq): Promise<number> {
   const attributes = await sqs.send(
     new GetQueueAttributesCommand({
-      QueueUrl: stack.queueUrls.deliveryDlq,
+      QueueUrl: queueUrl,
       AttributeNames: ['ApproximateNumberOfMessages'],
     }),
   );
@@ -189,5 +189,27 @@ describe('delivery through the local stack', () => {
       receiver.at('/down').some((item) => item.status === 200) ? true : undefined,
     );
     expect(await dlqDepth()).toBe(0);
+  });
+
+  it('puts an event without id_project in the ingest DLQ instead of dropping it', async () => {
+    const before = await dlqDepth(stack.queueUrls.ingestDlq);
+
+    const result = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: stack.busName,
+            Source: 'tiledesk',
+            DetailType: 'request.create',
+            Detail: '{"payload":{}}',
+          },
+        ],
+      }),
+    );
+
+    expect(result.FailedEntryCount).toBe(0);
+    await waitFor('the rejected event', async () =>
+      (await dlqDepth(stack.queueUrls.ingestDlq)) > before ? true : undefined,
+    );
   });
 });
