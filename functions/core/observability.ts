@@ -24,4 +24,8 @@ export const METRIC = {
   subscriptionsGone: 'SubscriptionsGone',
   rejectedEvents: 'RejectedEvents',
   apiErrors: 'ApiErrors',
+  /** Operational events (disabled, removed, dead-lettered) that could not be put on the bus. */
+  operationalEventFailures: 'OperationalEventFailures',
+  /** Failed deliveries whose payload could not be stored for replay. */
+  payloadStoreFailures: 'PayloadStoreFailures',
 } as const;

@@ -164,3 +164,47 @@ export function jwtSettings(env: Env = process.env): JwtSettings | undefined {
     projectClaim: env[ENV.jwtProjectClaim] || DEFAULTS.jwtProjectClaim,
   };
 }
+
+/** Hours a rotated-out secret keeps signing (SECRET_GRACE_HOURS, default 24). */
+export function secretGraceHours(env: Env = process.env): number {
+  return positiveNumber(env, ENV.secretGraceHours, DEFAULTS.secretGraceHours);
+}
+
+/**
+ * What a function that makes one webhook attempt outside the queue needs (the test ping):
+ * the delivery function's attempt and log settings, without its queue.
+ */
+export interface AttemptSettings {
+  tableName: string;
+  attemptTimeoutMs: number;
+  targets: TargetPolicy;
+  logLevel: DeliveryLogLevel;
+  logTtlDays: number;
+  userAgent: string;
+}
+
+export function attemptSettings(env: Env = process.env): AttemptSettings {
+  return {
+    tableName: tableName(env),
+    attemptTimeoutMs: positiveNumber(env, ENV.attemptTimeoutMs, DEFAULTS.attemptTimeoutMs),
+    targets: targetPolicy(env),
+    logLevel: logLevel(env),
+    logTtlDays: positiveNumber(env, ENV.deliveryLogTtlDays, DEFAULTS.deliveryLogTtlDays),
+    userAgent: env[ENV.userAgent] || DEFAULTS.userAgent,
+  };
+}
+
+/** The redelivery routes (retry, recover): the table, the delivery queue and the log's retention. */
+export interface ReplaySettings {
+  tableName: string;
+  queueUrl: string;
+  logTtlDays: number;
+}
+
+export function replaySettings(env: Env = process.env): ReplaySettings {
+  return {
+    tableName: tableName(env),
+    queueUrl: required(env, ENV.deliveryQueueUrl),
+    logTtlDays: positiveNumber(env, ENV.deliveryLogTtlDays, DEFAULTS.deliveryLogTtlDays),
+  };
+}

@@ -10,6 +10,7 @@
  * - key index item   PROJECT#{p} / KEY#{keyId}          (for `keys list`)
  * - delivery attempt LOG#{p} / {iso time}#{deliveryId}#{attempt}
  *                    gsi2: SUBLOG#{subscriptionId} / {iso time}#{deliveryId}#{attempt}   TTL expiresAt
+ * - replay payload   PAYLOAD#{deliveryId} / PAYLOAD      (a failed delivery's message, gzip; TTL = the log's)
  */
 export const TABLE = {
   /** Environment variable that carries the table name to every function. */
@@ -49,6 +50,8 @@ export const keys = {
   subscriptionLog: (subscriptionId: string) => `SUBLOG#${subscriptionId}`,
   logSk: (isoTime: string, deliveryId: string, attempt: number) =>
     `${isoTime}#${deliveryId}#${String(attempt).padStart(3, '0')}`,
+  payload: (deliveryId: string) => `PAYLOAD#${deliveryId}`,
+  payloadSk: 'PAYLOAD',
 } as const;
 
 /** The CreateTable input for dynalite and the shape the CDK construct mirrors. */
