@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -12,6 +13,7 @@ const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 const sqs = new SQSClient({});
+const eventBridge = new EventBridgeClient({});
 let settings: DeliverySettings | undefined;
 let cache: SubscriptionCache | undefined;
 
@@ -20,7 +22,14 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
   cache ??= new SubscriptionCache({ ttlMs: settings.subscriptionCacheTtlMs });
   if (context) logger.addContext(context);
   try {
-    return await deliverBatch(event.Records, { db, sqs, settings, cache });
+    return await deliverBatch(event.Records, {
+      db,
+      sqs,
+      settings,
+      cache,
+      eventBridge,
+      keepFailedPayloads: true,
+    });
   } finally {
     metrics.publishStoredMetrics();
   }

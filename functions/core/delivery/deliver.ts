@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
@@ -11,6 +12,12 @@ import type { DeliveryAttempt, DeliveryOutcome } from '../model/delivery-log';
 import { type DeliveryMessage, deliveryMessageSchema } from '../model/delivery-message';
 import type { Subscription } from '../model/subscription';
 import { logger, METRIC, metrics } from '../observability';
+import {
+  OPERATIONAL_EVENT,
+  type OperationalEventInput,
+  publishOperationalEvent,
+} from '../operations/operational-events';
+import { storePayloadOnce } from '../replay/payloads';
 import { keys, TABLE } from '../storage/table';
 import { deleteSubscription, getSubscription, isConditionalCheckFailed } from '../subscriptions/repository';
 import { type Agents, type HttpAttemptResult, postWebhook } from './http-attempt';
@@ -46,6 +53,13 @@ export interface DeliveryDeps {
   resolver?: Resolver;
   judge?: AddressJudge;
   agents?: Agents;
+  /** Puts the operational events (disabled, removed, dead-lettered) on settings.eventBusName. */
+  eventBridge?: EventBridgeClient;
+  /**
+   * Keep the payload of a failed delivery for replay (functions/core/replay/payloads.ts): on
+   * its first attempt's failure and again, as a fallback, when it is dead-lettered.
+   */
+  keepFailedPayloads?: boolean;
 }
 
 /** What happened to one record; `malformed` and `released` never reach the delivery log. */
@@ -212,6 +226,13 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
         outcome: 'gone',
         error: 'subscription removed (410 Gone)',
       });
+      await announce(deps, log, {
+        type: OPERATIONAL_EVENT.subscriptionRemoved,
+        subscription,
+        reason: 'the receiver answered 410 Gone',
+        deliveryId: message.deliveryId,
+        event: message.event,
+      });
       return { outcome: 'gone', retry: false };
     } catch (error) {
       // Not removed: retry, and the next 410 removes it.
@@ -219,6 +240,7 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
       return fail(
         deps,
         record,
+        message,
         log,
         subscription,
         now,
@@ -229,12 +251,13 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
     }
   }
 
-  return fail(deps, record, log, subscription, now, observed, result);
+  return fail(deps, record, message, log, subscription, now, observed, result);
 }
 
 async function fail(
   deps: DeliveryDeps,
   record: SQSRecord,
+  message: DeliveryMessage,
   log: Logger,
   subscription: Subscription,
   now: number,
@@ -253,6 +276,8 @@ async function fail(
     ? 0
     : nextDelaySeconds(schedule, observed.attempt, { retryAfterSeconds, random: deps.random ?? Math.random });
   await changeVisibility(deps, record, delaySeconds, log);
+  // The first failure keeps the payload for replay; the last one retries that write in case it failed.
+  if (observed.attempt === 1 || last) await keepPayload(deps, message, now, log);
 
   const disabledReason = await noteFailure(deps, subscription, now, log);
   const errors = [
@@ -282,7 +307,54 @@ async function fail(
     error: errors.join('; '),
     ...(last ? {} : { nextAttemptAt: new Date(now + delaySeconds * 1000).toISOString() }),
   });
+  const about = { deliveryId: message.deliveryId, event: message.event };
+  if (disabledReason) {
+    await announce(deps, log, {
+      type: OPERATIONAL_EVENT.subscriptionDisabled,
+      subscription: {
+        ...subscription,
+        status: 'disabled',
+        disabledReason,
+        updatedAt: new Date(now).toISOString(),
+      },
+      reason: disabledReason,
+      ...about,
+    });
+  }
+  if (last) {
+    await announce(deps, log, {
+      type: OPERATIONAL_EVENT.deliveryDeadLettered,
+      subscription,
+      reason: errors.join('; '),
+      ...about,
+    });
+  }
   return { outcome, retry: true };
+}
+
+/** Operational events are best effort: publishOperationalEvent logs and counts its own failures. */
+async function announce(deps: DeliveryDeps, log: Logger, input: OperationalEventInput): Promise<void> {
+  await publishOperationalEvent(
+    { client: deps.eventBridge, busName: deps.settings.eventBusName },
+    input,
+    log,
+  );
+}
+
+/** A failed payload write costs replayability, never the delivery: it is logged and counted. */
+async function keepPayload(
+  deps: DeliveryDeps,
+  message: DeliveryMessage,
+  now: number,
+  log: Logger,
+): Promise<void> {
+  if (!deps.keepFailedPayloads) return;
+  try {
+    await storePayloadOnce(deps.db, deps.settings, message, now);
+  } catch (error) {
+    metrics.addMetric(METRIC.payloadStoreFailures, MetricUnit.Count, 1);
+    log.error('could not keep the payload for replay', { error });
+  }
 }
 
 /** Retry-After as delta-seconds or an HTTP date, in seconds from now; undefined when absent or unreadable. */
