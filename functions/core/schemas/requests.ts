@@ -89,3 +89,57 @@ export type UpdateSubscriptionBody = z.infer<ReturnType<typeof updateSubscriptio
 export type ListSubscriptionsQuery = z.infer<typeof listSubscriptionsQuerySchema>;
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 export type DeliveriesQuery = z.infer<typeof deliveriesQuerySchema>;
+
+/** Delivery ids as the service makes them (`msg_` + 26 characters) or as a client kept them. */
+const DELIVERY_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** POST /{projectId}/subscriptions/{subscriptionId}/deliveries/{deliveryId}/retry */
+export const deliveryPathSchema = subscriptionPathSchema.extend({
+  deliveryId: z.string().regex(DELIVERY_ID_PATTERN, 'must be 1-100 letters, digits, _ or -'),
+});
+
+/**
+ * The body of the routes that take none (`/test`, `/secret`): absent, or an empty JSON
+ * object; anything else is a 400 naming the unknown field.
+ */
+export const emptyBodySchema = z.strictObject({}, JSON_OBJECT);
+
+/** Clock skew tolerated on `since`, in either direction. */
+export const RECOVER_SINCE_SLACK_MS = 60_000;
+
+/**
+ * POST /{projectId}/subscriptions/{subscriptionId}/recover `{"since": "<ISO 8601 date-time>"}`:
+ * not in the future and within the delivery log's retention (older attempts and payloads are
+ * gone). The parsed `since` is the instant, normalised to `toISOString()` form.
+ */
+export function recoverBodySchema(options: { retentionDays: number; now: number }) {
+  const oldest = options.now - options.retentionDays * 86_400_000 - RECOVER_SINCE_SLACK_MS;
+  const latest = options.now + RECOVER_SINCE_SLACK_MS;
+  return z.strictObject(
+    {
+      since: z.iso
+        .datetime({
+          offset: true,
+          error: (issue) =>
+            issue.input === undefined
+              ? 'is required'
+              : 'must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T12:00:00Z',
+        })
+        .transform((value) => Date.parse(value))
+        .refine((time) => time <= latest, 'must not be in the future')
+        .refine(
+          (time) => time >= oldest,
+          `must be within the delivery log's retention (${options.retentionDays} days)`,
+        )
+        .transform((time) => new Date(time).toISOString())
+        .meta({
+          description: 'Re-queue the deliveries that failed at or after this time',
+          examples: ['2025-01-31T12:00:00Z'],
+        }),
+    },
+    JSON_OBJECT,
+  );
+}
+
+export type DeliveryPath = z.infer<typeof deliveryPathSchema>;
+export type RecoverBody = z.infer<ReturnType<typeof recoverBodySchema>>;
