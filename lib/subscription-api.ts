@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { ROUTES, type Route } from '../functions/api/routes';
 import { API } from '../functions/core/config/api';
 import { ENV } from '../functions/core/config/settings';
+import { GATEWAY_RESPONSES, WWW_AUTHENTICATE } from '../functions/core/http/responses';
 import type { JwtConfig, WebhookConfig } from './context';
 import { deliveryEnvironment } from './delivery';
 import { acknowledgeNag } from './nag';
@@ -38,11 +39,6 @@ export interface SubscriptionApiProps {
 
 const SYNCHRONOUS_INVOKE =
   'Invoked synchronously by API Gateway: a failure returns to the caller, there is no event to dead-letter.';
-
-/** The service's error shape (DESIGN §2.1) as an API Gateway response template. */
-function errorBody(msg: string): string {
-  return JSON.stringify({ success: false, msg, errors: [] });
-}
 
 /** `$context.error.messageString` is already a quoted JSON string. */
 const GATEWAY_ERROR_BODY = '{"success":false,"msg":$context.error.messageString,"errors":[]}';
@@ -208,7 +204,15 @@ export class SubscriptionApi extends Construct {
       [ENV.allowHttpTargets]: String(config.allowHttpTargets),
       [ENV.allowPrivateTargets]: String(config.allowPrivateTargets),
       ...(route.access === 'deliver' ? deliveryEnvironment(config) : {}),
-      ...(route.access === 'enqueue' ? { [ENV.deliveryQueueUrl]: props.deliveryQueue.queueUrl } : {}),
+      // Retry and recover queue deliveries again; recover's `since` is bounded by the log's retention.
+      ...(route.access === 'enqueue'
+        ? {
+            [ENV.deliveryQueueUrl]: props.deliveryQueue.queueUrl,
+            [ENV.deliveryLogTtlDays]: String(config.deliveryLogTtlDays),
+          }
+        : {}),
+      // Secret rotation is a write: how long a replaced secret keeps signing.
+      ...(route.access === 'write' ? { [ENV.secretGraceHours]: String(config.secretGraceHours) } : {}),
     };
     const fn = new WebhookFunction(this, route.id, {
       entry: route.entry,
@@ -240,19 +244,19 @@ export class SubscriptionApi extends Construct {
     this.api.addGatewayResponse('Unauthorized', {
       type: ResponseType.UNAUTHORIZED,
       statusCode: '401',
-      responseHeaders: { 'WWW-Authenticate': `'Basic realm="${API.authRealm}"'` },
-      templates: json(errorBody('Unauthorized')),
+      responseHeaders: { 'WWW-Authenticate': `'${WWW_AUTHENTICATE}'` },
+      templates: json(JSON.stringify(GATEWAY_RESPONSES.unauthorized.body)),
     });
     // The authorizer's policy does not cover the path (credentials of another project).
     this.api.addGatewayResponse('AccessDenied', {
       type: ResponseType.ACCESS_DENIED,
       statusCode: '403',
-      templates: json(errorBody('Forbidden')),
+      templates: json(JSON.stringify(GATEWAY_RESPONSES.forbidden.body)),
     });
     this.api.addGatewayResponse('Throttled', {
       type: ResponseType.THROTTLED,
       statusCode: '429',
-      templates: json(errorBody('Too Many Requests')),
+      templates: json(JSON.stringify(GATEWAY_RESPONSES.throttled.body)),
     });
     this.api.addGatewayResponse('Default4xx', {
       type: ResponseType.DEFAULT_4XX,

@@ -9,6 +9,7 @@ import type {
 } from 'aws-lambda';
 import type { Route } from '../functions/api/routes';
 import { API } from '../functions/core/config/api';
+import { GATEWAY_RESPONSES } from '../functions/core/http/responses';
 import { LOCAL_DEFAULTS } from './config';
 import { BodyTooLargeError, closeServer, listen, readBody } from './http';
 
@@ -54,16 +55,6 @@ export interface LocalApiGateway {
 
 const API_ID = 'local';
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-/** The gateway responses, as the CDK stack configures them (lib/subscription-api.ts). */
-export const GATEWAY_RESPONSES = {
-  unauthorized: () => ({
-    statusCode: 401,
-    headers: { 'www-authenticate': `Basic realm="${API.authRealm}"` },
-    body: { success: false, msg: 'Unauthorized', errors: [] },
-  }),
-  forbidden: () => ({ statusCode: 403, headers: {}, body: { success: false, msg: 'Forbidden', errors: [] } }),
-} as const;
 
 interface CachedPolicy {
   result: APIGatewayAuthorizerResult;
@@ -167,7 +158,7 @@ export async function startApiGateway(options: LocalApiGatewayOptions): Promise<
     // Authorization: the identity source is the Authorization header; without it
     // API Gateway answers 401 and never calls the authorizer.
     const identityValue = headerValue(headers, API.authorizerIdentityHeader);
-    if (!identityValue) return sendGateway(response, requestId, GATEWAY_RESPONSES.unauthorized());
+    if (!identityValue) return sendGateway(response, requestId, GATEWAY_RESPONSES.unauthorized);
     const methodArn = `arn:aws:execute-api:${options.region}:${LOCAL_DEFAULTS.accountId}:${API_ID}/${API.stageName}/${method}${path}`;
     let policy: APIGatewayAuthorizerResult;
     try {
@@ -187,12 +178,12 @@ export async function startApiGateway(options: LocalApiGatewayOptions): Promise<
       });
     } catch (error) {
       if (error instanceof Error && error.message === 'Unauthorized') {
-        return sendGateway(response, requestId, GATEWAY_RESPONSES.unauthorized());
+        return sendGateway(response, requestId, GATEWAY_RESPONSES.unauthorized);
       }
       console.error('[api-gateway] authorizer failed:', error);
       return reply(500, { success: false, msg: 'Internal server error', errors: [] });
     }
-    if (!isAllowed(policy, methodArn)) return sendGateway(response, requestId, GATEWAY_RESPONSES.forbidden());
+    if (!isAllowed(policy, methodArn)) return sendGateway(response, requestId, GATEWAY_RESPONSES.forbidden);
 
     const event: APIGatewayProxyEvent = {
       resource: resourcePath,

@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_RESPONSES } from '../../functions/core/http/responses';
 import type { LocalStack } from '../../local/stack';
 import { basicAuth, quietHandlers, startTestReceiver, type TestReceiver, waitFor } from './support';
 
@@ -67,7 +68,7 @@ describe('the API gateway stand-in', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Basic realm="tiledesk-webhooks"');
-    expect(await response.json()).toEqual({ success: false, msg: 'Unauthorized', errors: [] });
+    expect(await response.json()).toEqual(GATEWAY_RESPONSES.unauthorized.body);
   });
 
   it('answers 401 for a wrong secret', async () => {
@@ -86,7 +87,7 @@ describe('the API gateway stand-in', () => {
 
     expect(own.status).toBe(200);
     expect(other.status).toBe(403);
-    expect(await other.json()).toEqual({ success: false, msg: 'Forbidden', errors: [] });
+    expect(await other.json()).toEqual(GATEWAY_RESPONSES.forbidden.body);
   });
 
   it('routes /subscriptions/history before /subscriptions/{id}', async () => {

@@ -15,6 +15,7 @@ import {
   maxReceiveCountFor,
 } from '../../functions/core/config/retry-schedule';
 import { DEFAULTS, ENV } from '../../functions/core/config/settings';
+import { GATEWAY_RESPONSES } from '../../functions/core/http/responses';
 import { METRIC, METRICS_NAMESPACE } from '../../functions/core/observability';
 import { createTableInput, TABLE } from '../../functions/core/storage/table';
 import { oldestMessageAgeThresholdSeconds } from '../../lib/monitoring';
@@ -235,11 +236,7 @@ describe('subscription API', () => {
       },
     });
     const body = gatewayResponse('UNAUTHORIZED').ResponseTemplates as Record<string, string>;
-    expect(JSON.parse(body['application/json'] ?? '')).toEqual({
-      success: false,
-      msg: 'Unauthorized',
-      errors: [],
-    });
+    expect(JSON.parse(body['application/json'] ?? '')).toEqual(GATEWAY_RESPONSES.unauthorized.body);
   });
 
   it('answers 403 (another project), 429 and every other 4xx/5xx in the service error shape', () => {
@@ -247,19 +244,12 @@ describe('subscription API', () => {
     expect(forbidden.StatusCode).toBe('403');
     expect(
       JSON.parse((forbidden.ResponseTemplates as Record<string, string>)['application/json'] ?? ''),
-    ).toEqual({
-      success: false,
-      msg: 'Forbidden',
-      errors: [],
-    });
+    ).toEqual(GATEWAY_RESPONSES.forbidden.body);
     const throttled = gatewayResponse('THROTTLED');
     expect(throttled.StatusCode).toBe('429');
     expect(
       JSON.parse((throttled.ResponseTemplates as Record<string, string>)['application/json'] ?? ''),
-    ).toMatchObject({
-      success: false,
-      errors: [],
-    });
+    ).toEqual(GATEWAY_RESPONSES.throttled.body);
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
       const body =
         (gatewayResponse(type).ResponseTemplates as Record<string, string>)['application/json'] ?? '';

@@ -2,4 +2,4 @@ export { parseJsonBody } from './body';
 export * from './errors';
 export { type ApiHandler, httpHandler } from './handler';
 export { type Caller, callerOf, header, requireProject } from './request';
-export { jsonResponse, unauthorizedBody, unauthorizedResponse, WWW_AUTHENTICATE } from './responses';
+export { GATEWAY_RESPONSES, jsonResponse, WWW_AUTHENTICATE } from './responses';

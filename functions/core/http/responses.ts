@@ -19,12 +19,29 @@ export function jsonResponse(
 /** The `WWW-Authenticate` value of every 401, so `curl -u` and browsers know to send Basic credentials. */
 export const WWW_AUTHENTICATE = `Basic realm="${API.authRealm}"`;
 
-export function unauthorizedBody(): ErrorBody {
-  const message = 'missing or invalid credentials (Basic API key or Bearer/JWT token)';
-  return { success: false, msg: message, errors: [{ field: 'authorization', message }] };
-}
+/**
+ * The answers API Gateway itself gives (gateway responses), in the service's error shape.
+ * The CDK stack renders them as response templates and the local API stand-in sends them,
+ * so a deployed and a local 401 or 403 are the same bytes.
+ */
+export const GATEWAY_RESPONSES = {
+  unauthorized: {
+    statusCode: 401,
+    headers: { 'www-authenticate': WWW_AUTHENTICATE },
+    body: errorBody('missing or invalid credentials (Basic API key or Bearer/JWT token)', 'authorization'),
+  },
+  forbidden: {
+    statusCode: 403,
+    headers: {},
+    body: errorBody('these credentials do not give access to this project', 'projectId'),
+  },
+  throttled: {
+    statusCode: 429,
+    headers: {},
+    body: errorBody('too many requests, slow down and retry', 'request'),
+  },
+} as const satisfies Record<string, { statusCode: number; headers: Record<string, string>; body: ErrorBody }>;
 
-/** A 401 as the API answers it; the CDK stack's UNAUTHORIZED gateway response mirrors this body and header. */
-export function unauthorizedResponse(): APIGatewayProxyResult {
-  return jsonResponse(401, unauthorizedBody(), { 'www-authenticate': WWW_AUTHENTICATE });
+function errorBody(message: string, field: string): ErrorBody {
+  return { success: false, msg: message, errors: [{ field, message }] };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { LIMITS } from '../../../functions/core/config/limits';
-import { ApiError, httpHandler, parseJsonBody, unauthorizedResponse } from '../../../functions/core/http';
+import { ApiError, GATEWAY_RESPONSES, httpHandler, parseJsonBody } from '../../../functions/core/http';
 import { logger } from '../../../functions/core/observability';
-import { fieldsOf, parse, proxyEvent } from './events';
+import { parse, proxyEvent } from './events';
 
 function errorOf(run: () => unknown): ApiError {
   try {
@@ -119,9 +119,10 @@ describe('httpHandler', () => {
   });
 
   it('shapes 401s with WWW-Authenticate: Basic and the realm', () => {
-    const response = parse(unauthorizedResponse());
+    const response = GATEWAY_RESPONSES.unauthorized;
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Basic realm="tiledesk-webhooks"');
-    expect(fieldsOf(response.body)).toEqual(['authorization']);
+    expect(response.body.errors.map((error) => error.field)).toEqual(['authorization']);
+    expect(GATEWAY_RESPONSES.forbidden.body.errors.map((error) => error.field)).toEqual(['projectId']);
   });
 });

@@ -5,6 +5,7 @@ import type {
 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../../functions/api/routes';
+import { GATEWAY_RESPONSES } from '../../../functions/core/http/responses';
 import { type LocalApiGateway, matchRoute, startApiGateway } from '../../../local/api-gateway';
 
 /** The API Gateway stand-in with test handlers: the proxy event, the authorizer and its cache. */
@@ -118,7 +119,7 @@ describe('API Gateway stand-in', () => {
     const other = await fetch(`${gateway.url}/someone-else/subscriptions`, { headers });
 
     expect([first.status, second.status, other.status]).toEqual([200, 200, 403]);
-    expect(await other.json()).toEqual({ success: false, msg: 'Forbidden', errors: [] });
+    expect(await other.json()).toEqual(GATEWAY_RESPONSES.forbidden.body);
     expect(gateway.authorizerInvocations() - before).toBe(1);
   });
 
