@@ -29,6 +29,8 @@ export interface WebhookConfig {
   deliveryLogLevel: DeliveryLogLevel;
   deliveryLogTtlDays: number;
   disableAfterDays: number;
+  /** Hours a rotated-out subscription secret keeps signing (SECRET_GRACE_HOURS). */
+  secretGraceHours: number;
   /** JWT auth, when configured; API keys work either way. */
   jwt: JwtConfig | undefined;
   alarmEmail: string | undefined;
@@ -46,6 +48,7 @@ export const DEFAULT_CONFIG: WebhookConfig = {
   deliveryLogLevel: DEFAULTS.deliveryLogLevel,
   deliveryLogTtlDays: DEFAULTS.deliveryLogTtlDays,
   disableAfterDays: DEFAULTS.disableAfterDays,
+  secretGraceHours: DEFAULTS.secretGraceHours,
   jwt: undefined,
   alarmEmail: undefined,
   tracing: false,
@@ -127,6 +130,7 @@ export function configFromContext(node: Node): WebhookConfig {
     deliveryLogLevel: logLevel(node),
     deliveryLogTtlDays: positive(node, 'deliveryLogTtlDays', DEFAULT_CONFIG.deliveryLogTtlDays),
     disableAfterDays: positive(node, 'disableAfterDays', DEFAULT_CONFIG.disableAfterDays),
+    secretGraceHours: positive(node, 'secretGraceHours', DEFAULT_CONFIG.secretGraceHours),
     jwt: jwt(node),
     alarmEmail: pattern(node, 'alarmEmail', /^[^@\s]+@[^@\s]+\.[^@\s]+$/),
     tracing: bool(node, 'tracing', DEFAULT_CONFIG.tracing),
