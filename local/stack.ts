@@ -59,6 +59,12 @@ export interface LocalStackOptions extends Partial<Omit<LocalConfig, 'ports'>> {
   eventBridgeRetryDelaysMs?: readonly number[];
   /** The authorizer cache's TTL; API.authorizerCacheTtlSeconds by default. */
   authorizerCacheTtlSeconds?: number;
+  /**
+   * Tests only (fault injection): wraps the loaded handlers, real or replaced, before the
+   * stand-ins call them, e.g. a delivery that throws half-way through its batch. Unlike
+   * `handlers`, the wrapper gets the real modules, imported after the environment is set.
+   */
+  wrapHandlers?: (handlers: LocalHandlers) => Partial<LocalHandlers>;
 }
 
 export interface LocalStack {
@@ -76,12 +82,14 @@ export interface LocalStack {
   config: LocalConfig;
   /** Resolves when EventBridge has no fan-out invocation in flight. */
   eventBridgeIdle(): Promise<void>;
+  /** Events the local bus accepted, e.g. the service's operational events (source `webhooks`). */
+  busEvents(source?: string): BusEvent[];
   stop(): Promise<void>;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const base = localConfig();
-  const { ports: portOverrides, handlers: handlerOverrides, ...overrides } = options;
+  const { ports: portOverrides, handlers: handlerOverrides, wrapHandlers, ...overrides } = options;
   const config: LocalConfig = {
     ...base,
     ...Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)),
@@ -164,7 +172,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => eventBridge.stop());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.endpoint;
 
-    const handlers = await loadHandlers(handlerOverrides ?? {});
+    const loaded = await loadHandlers(handlerOverrides ?? {});
+    const handlers: LocalHandlers = { ...loaded, ...wrapHandlers?.(loaded) };
     fanOut = handlers.fanOut;
 
     const poller: SqsPoller = startSqsPoller({
@@ -227,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keys,
       config,
       eventBridgeIdle: () => eventBridge.idle(),
+      busEvents: (source) => eventBridge.published(source),
       stop: stopAll,
     };
   } catch (error) {
