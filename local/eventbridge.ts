@@ -46,8 +46,17 @@ export interface LocalEventBridge {
   ruleArn: string;
   /** Resolves when every invocation started so far (retries included) has finished. */
   idle(): Promise<void>;
+  /**
+   * Every event the bus accepted, oldest first, whatever its source (the last
+   * PUBLISHED_EVENTS_KEPT): where the service's own operational events (source `webhooks`,
+   * which no rule matches) can be watched, as a bus archive or a catch-all rule would on AWS.
+   */
+  published(source?: string): BusEvent[];
   stop(): Promise<void>;
 }
+
+/** How many accepted events `published()` keeps. */
+export const PUBLISHED_EVENTS_KEPT = 10_000;
 
 /** EventBridge's limits on PutEvents. */
 export const PUT_EVENTS_LIMITS = {
@@ -86,6 +95,7 @@ export async function startEventBridge(options: LocalEventBridgeOptions): Promis
   const ruleArn = `arn:aws:events:${options.region}:${LOCAL_DEFAULTS.accountId}:rule/${options.busName}/ingest`;
   const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const inFlight = new Set<Promise<void>>();
+  const accepted: BusEvent[] = [];
   let stopping = false;
 
   const knownBus = (name: unknown): boolean => {
@@ -143,6 +153,8 @@ export async function startEventBridge(options: LocalEventBridgeOptions): Promis
       const failure = validateEntry(entry, knownBus);
       if (failure) return failure;
       const event = envelope(entry, options.region);
+      accepted.push(event);
+      if (accepted.length > PUBLISHED_EVENTS_KEPT) accepted.shift();
       dispatch(event);
       return { EventId: event.id };
     });
@@ -197,6 +209,7 @@ export async function startEventBridge(options: LocalEventBridgeOptions): Promis
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
+    published: (source) => accepted.filter((event) => source === undefined || event.source === source),
     async stop() {
       stopping = true;
       await closeServer(server);
