@@ -276,3 +276,55 @@ export async function drainDeliveryDlq(sqs: SQSClient, queueUrl: string): Promis
   }
   return messages;
 }
+
+export interface RecordedWebhook {
+  path: string;
+  webhookId: string;
+  subscriptionId: string;
+  seq: number;
+}
+
+export interface RecordingReceiver {
+  url: string;
+  received: RecordedWebhook[];
+  stop(): Promise<void>;
+}
+
+/** Answers 200 to everything, after `delayMs(path)`, and records who got what. */
+export async function startRecordingReceiver(
+  delayMs: (path: string) => number = () => 0,
+): Promise<RecordingReceiver> {
+  const received: RecordedWebhook[] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = request.url ?? '/';
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        hook: { _id: string };
+        payload: { seq: number };
+      };
+      setTimeout(() => {
+        received.push({
+          path,
+          webhookId: String(request.headers['webhook-id']),
+          subscriptionId: body.hook._id,
+          seq: body.payload.seq,
+        });
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok');
+      }, delayMs(path));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
