@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The SQS body of one delivery (DESIGN §2.3): one message per (event, subscription).

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Opaque list cursors: base64url of the last sort key served. Decoding checks the key's

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS } from '../config/limits';
 import { ALLOWED_EVENT_FORMS, isSubscribableEvent } from '../events/catalog';
 

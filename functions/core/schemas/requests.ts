@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROJECT_ID_PATTERN } from '../config/api';
 import { LIMITS } from '../config/limits';
 import type { TargetPolicy } from '../config/settings';
