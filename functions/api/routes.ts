@@ -1,3 +1,27 @@
+import * as z from 'zod';
+import { LIMITS } from '../core/config/limits';
+import { DEFAULTS, type TargetPolicy } from '../core/config/settings';
+import {
+  createSubscriptionBodySchema,
+  deliveriesQuerySchema,
+  deliveryPathSchema,
+  emptyBodySchema,
+  historyQuerySchema,
+  listSubscriptionsQuerySchema,
+  projectPathSchema,
+  recoverBodySchema,
+  subscriptionPathSchema,
+  updateSubscriptionBodySchema,
+} from '../core/schemas';
+import {
+  deliveryAttemptSchema,
+  pingResultSchema,
+  recoverQueuedSchema,
+  retryQueuedSchema,
+  subscriptionSchema,
+  subscriptionWithSecretSchema,
+} from '../core/schemas/responses';
+
 /**
  * The REST API's routes: one Lambda each. The CDK stack builds API Gateway resources
  * and least-privilege grants from this list; the local API stand-in routes with it.
@@ -10,6 +34,23 @@
  */
 export type RouteAccess = 'read' | 'write' | 'enqueue' | 'deliver';
 
+/** A response header the API sets; the OpenAPI generator documents each once (components.headers). */
+export type ResponseHeaderName = 'x-hook-secret' | 'x-next-cursor';
+
+export interface RouteResponse {
+  status: 200 | 201 | 202 | 204;
+  description: string;
+  /** The body's schema (functions/core/schemas/responses.ts); absent for an empty body. */
+  schema?: z.ZodType;
+  headers?: readonly ResponseHeaderName[];
+}
+
+/** An error answer particular to the route; 400, 401, 403, 429 and 500 (413 and 415 with a body) apply to all. */
+export interface RouteError {
+  status: 404 | 409;
+  description: string;
+}
+
 export interface Route {
   /** Short id, also the function's construct id. */
   id: string;
@@ -20,7 +61,36 @@ export interface Route {
   entry: string;
   access: RouteAccess;
   summary: string;
+  /*
+   * What the route takes and answers, for the OpenAPI document (bin/openapi.ts). The
+   * schemas are the very ones the handler parses with, so the two cannot drift.
+   */
+  /** Path parameters. */
+  pathSchema?: z.ZodType;
+  /** Query string parameters. */
+  querySchema?: z.ZodType;
+  /** The JSON body; a factory because targets are judged by the deployment's policy. */
+  bodySchema?: (policy: TargetPolicy) => z.ZodType;
+  /** The body may be left out (routes that take none, or `{}`). */
+  bodyOptional?: boolean;
+  /** Success answers. */
+  responses?: readonly RouteResponse[];
+  /** Error answers particular to this route. */
+  errors?: readonly RouteError[];
 }
+
+const SUBSCRIPTION_NOT_FOUND: RouteError = {
+  status: 404,
+  description: 'No subscription with this id in this project',
+};
+const EVENT_TARGET_BUSY: RouteError = {
+  status: 409,
+  description: 'Another request is changing the same event and target; retry in a few seconds',
+};
+const SUBSCRIPTION_DISABLED: RouteError = {
+  status: 409,
+  description: 'The subscription is disabled; re-enable it (PUT `status: active`) first',
+};
 
 export const ROUTES: readonly Route[] = [
   {
@@ -30,6 +100,23 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/create-subscription.ts',
     access: 'write',
     summary: 'Subscribe a target to an event',
+    pathSchema: projectPathSchema,
+    bodySchema: createSubscriptionBodySchema,
+    responses: [
+      {
+        status: 201,
+        description: 'Subscribed; the only time the secret is shown, besides rotation',
+        schema: subscriptionWithSecretSchema,
+        headers: ['x-hook-secret'],
+      },
+      {
+        status: 200,
+        description: 'This project already has this event and target: that subscription, with its secret',
+        schema: subscriptionWithSecretSchema,
+        headers: ['x-hook-secret'],
+      },
+    ],
+    errors: [EVENT_TARGET_BUSY],
   },
   {
     id: 'ListSubscriptions',
@@ -38,6 +125,16 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/list-subscriptions.ts',
     access: 'read',
     summary: "List the project's subscriptions, oldest first",
+    pathSchema: projectPathSchema,
+    querySchema: listSubscriptionsQuerySchema,
+    responses: [
+      {
+        status: 200,
+        description: 'A bare array (no secrets); x-next-cursor is set when there is another page',
+        schema: z.array(subscriptionSchema),
+        headers: ['x-next-cursor'],
+      },
+    ],
   },
   {
     id: 'ProjectHistory',
@@ -46,6 +143,15 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/project-history.ts',
     access: 'read',
     summary: "The project's delivery log, newest first",
+    pathSchema: projectPathSchema,
+    querySchema: historyQuerySchema,
+    responses: [
+      {
+        status: 200,
+        description: `Page \`page\` of the log, ${LIMITS.historyPageSize} attempts a page`,
+        schema: z.array(deliveryAttemptSchema),
+      },
+    ],
   },
   {
     id: 'GetSubscription',
@@ -54,6 +160,11 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/get-subscription.ts',
     access: 'read',
     summary: 'Read one subscription',
+    pathSchema: subscriptionPathSchema,
+    responses: [
+      { status: 200, description: 'The subscription, without its secret', schema: subscriptionSchema },
+    ],
+    errors: [SUBSCRIPTION_NOT_FOUND],
   },
   {
     id: 'UpdateSubscription',
@@ -62,6 +173,24 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/update-subscription.ts',
     access: 'write',
     summary: "Change a subscription's event, target or status",
+    pathSchema: subscriptionPathSchema,
+    bodySchema: updateSubscriptionBodySchema,
+    responses: [
+      {
+        status: 200,
+        description:
+          'The changed subscription; `status: active` on a disabled one also resets its failure state',
+        schema: subscriptionSchema,
+      },
+    ],
+    errors: [
+      SUBSCRIPTION_NOT_FOUND,
+      {
+        status: 409,
+        description:
+          'Another subscription of this project has this event and target, or is being changed to it',
+      },
+    ],
   },
   {
     id: 'DeleteSubscription',
@@ -70,6 +199,9 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/delete-subscription.ts',
     access: 'write',
     summary: 'Unsubscribe',
+    pathSchema: subscriptionPathSchema,
+    responses: [{ status: 200, description: 'The removed subscription', schema: subscriptionSchema }],
+    errors: [SUBSCRIPTION_NOT_FOUND],
   },
   {
     id: 'ListDeliveries',
@@ -78,6 +210,17 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/list-deliveries.ts',
     access: 'read',
     summary: "A subscription's delivery attempts, newest first",
+    pathSchema: subscriptionPathSchema,
+    querySchema: deliveriesQuerySchema,
+    responses: [
+      {
+        status: 200,
+        description: 'Attempts, newest first; x-next-cursor is set when there is another page',
+        schema: z.array(deliveryAttemptSchema),
+        headers: ['x-next-cursor'],
+      },
+    ],
+    errors: [SUBSCRIPTION_NOT_FOUND],
   },
   {
     id: 'TestSubscription',
@@ -86,6 +229,18 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/test-subscription.ts',
     access: 'deliver',
     summary: 'Send a signed `ping` webhook now and report what the target answered',
+    pathSchema: subscriptionPathSchema,
+    bodySchema: () => emptyBodySchema,
+    bodyOptional: true,
+    responses: [
+      {
+        status: 200,
+        description:
+          'Whatever the target answered (ok false for a non-2xx, a timeout or a refused address); logged as event `ping`',
+        schema: pingResultSchema,
+      },
+    ],
+    errors: [SUBSCRIPTION_NOT_FOUND],
   },
   {
     id: 'RotateSubscriptionSecret',
@@ -94,6 +249,21 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/rotate-secret.ts',
     access: 'write',
     summary: 'Rotate the signing secret; the previous one stays valid for a grace period',
+    pathSchema: subscriptionPathSchema,
+    bodySchema: () => emptyBodySchema,
+    bodyOptional: true,
+    responses: [
+      {
+        status: 200,
+        description: `The new secret, shown this once; the previous one keeps signing for ${DEFAULTS.secretGraceHours} h by default (until previousSecretExpiresAt)`,
+        schema: subscriptionWithSecretSchema,
+        headers: ['x-hook-secret'],
+      },
+    ],
+    errors: [
+      SUBSCRIPTION_NOT_FOUND,
+      { status: 409, description: 'Another rotation of this secret is in progress; retry' },
+    ],
   },
   {
     id: 'RetryDelivery',
@@ -102,6 +272,22 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/retry-delivery.ts',
     access: 'enqueue',
     summary: 'Re-queue one failed delivery (same webhook-id)',
+    pathSchema: deliveryPathSchema,
+    responses: [
+      {
+        status: 202,
+        description: 'Queued for delivery, with the same webhook-id',
+        schema: retryQueuedSchema,
+      },
+    ],
+    errors: [
+      {
+        status: 404,
+        description:
+          'No subscription with this id in this project, or no failed delivery with this id kept for it (only failed deliveries are kept, for the log retention)',
+      },
+      SUBSCRIPTION_DISABLED,
+    ],
   },
   {
     id: 'RecoverDeliveries',
@@ -110,5 +296,15 @@ export const ROUTES: readonly Route[] = [
     entry: 'functions/api/recover-deliveries.ts',
     access: 'enqueue',
     summary: 'Re-queue every delivery that failed since a time (capped)',
+    pathSchema: subscriptionPathSchema,
+    bodySchema: () => recoverBodySchema({ retentionDays: DEFAULTS.deliveryLogTtlDays, now: Date.now() }),
+    responses: [
+      {
+        status: 202,
+        description: `Queued: every delivery that failed at or after \`since\` and was not delivered since, at most ${LIMITS.maxRecoverDeliveries} a call (then \`truncated\` and \`nextSince\`)`,
+        schema: recoverQueuedSchema,
+      },
+    ],
+    errors: [SUBSCRIPTION_NOT_FOUND, SUBSCRIPTION_DISABLED],
   },
 ];
