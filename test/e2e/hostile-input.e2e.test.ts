@@ -253,7 +253,7 @@ function proxyEventFor(route: Route, request: HostileRequest): APIGatewayProxyEv
       resourceId: 'r',
       resourcePath,
       stage: 'v1',
-    } as APIGatewayProxyEvent['requestContext'],
+    } as unknown as APIGatewayProxyEvent['requestContext'],
     body: request.body.body,
     isBase64Encoded: request.body.base64,
   };
