@@ -166,16 +166,19 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
     attemptedAt,
   };
 
-  const subscription = await deps.cache.get(message.projectId, message.subscriptionId, () =>
-    loadSubscription(deps, message.projectId, message.subscriptionId),
-  );
-  const skipReason = !subscription
-    ? 'subscription deleted'
-    : subscription.status !== 'active'
-      ? `subscription ${subscription.status}`
-      : !patternMatches(subscription.event, message.event)
-        ? `subscription now listens to ${subscription.event}`
-        : undefined;
+  const load = () => loadSubscription(deps, message.projectId, message.subscriptionId);
+  let subscription = await deps.cache.get(message.projectId, message.subscriptionId, load);
+  if (subscription && skipReasonFor(subscription, message) !== undefined) {
+    // A skip drops the delivery, so it is never decided on a cached copy: the subscription
+    // may have been re-enabled (or its event changed back) since it was cached.
+    deps.cache.delete(message.projectId, message.subscriptionId);
+    subscription = await deps.cache.get(message.projectId, message.subscriptionId, () =>
+      getSubscription(deps.db, deps.settings.tableName, message.projectId, message.subscriptionId, {
+        consistent: true,
+      }),
+    );
+  }
+  const skipReason = !subscription ? 'subscription deleted' : skipReasonFor(subscription, message);
   if (!subscription || skipReason !== undefined) {
     log.info('delivery skipped', { reason: skipReason, attempt });
     await recordAttempt(deps, log, {
@@ -252,6 +255,14 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
   }
 
   return fail(deps, record, message, log, subscription, now, observed, result);
+}
+
+/** Why a subscription that exists must not get this message, or undefined when it must. */
+function skipReasonFor(subscription: Subscription, message: DeliveryMessage): string | undefined {
+  if (subscription.status !== 'active') return `subscription ${subscription.status}`;
+  if (!patternMatches(subscription.event, message.event))
+    return `subscription now listens to ${subscription.event}`;
+  return undefined;
 }
 
 async function fail(

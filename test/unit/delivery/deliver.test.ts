@@ -463,6 +463,7 @@ describe('auto-disable', () => {
     const since = new Date(NOW - 6 * DAY).toISOString();
     storeSubscription(subscriptionAt('/error', { failingSince: since }));
     await deliverBatch([sqsRecord(message(), 3)], deps());
+    storeSubscription(subscriptionAt('/error', { failingSince: since, status: 'disabled' }));
     const before = receiver.requestsTo('/error').length;
 
     const response = await deliverBatch([sqsRecord(message({ eventId: 'evt_2' }))], deps());
@@ -470,7 +471,8 @@ describe('auto-disable', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(receiver.requestsTo('/error')).toHaveLength(before);
     expect(logItems()[1]).toMatchObject({ outcome: 'skipped', error: 'subscription disabled' });
-    expect(db).toHaveReceivedCommandTimes(GetCommand, 1);
+    // The cached (disabled) copy is confirmed by one consistent read before a skip.
+    expect(db.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([false, true]);
   });
 
   it('one success resets the run of failures', async () => {

@@ -293,3 +293,19 @@ describe('operational events', () => {
     expect(events).not.toHaveReceivedCommand(PutEventsCommand);
   });
 });
+
+describe('re-enable while the delivery function holds a disabled copy', () => {
+  it('a cached disabled subscription is read again before a skip, so a re-enabled one gets its delivery', async () => {
+    const sub = subscription({ target: receiver.url('/ok') });
+    cache.set({ ...sub, status: 'disabled', disabledReason: 'failing for days' });
+    storeSubscription(sub); // re-enabled in the table meanwhile
+    const before = receiver.requestsTo('/ok').length;
+
+    const response = await deliverBatch([sqsRecord(message())], deps());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(receiver.requestsTo('/ok')).toHaveLength(before + 1);
+    expect(db).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
+    expect(puts()[0]?.Item).toMatchObject({ outcome: 'delivered' });
+  });
+});
