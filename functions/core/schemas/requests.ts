@@ -63,7 +63,8 @@ function integerParameter(min: number, max: number, fallback: number) {
         .max(max, `must be a whole number between ${min} and ${max}`),
     )
     .optional()
-    .transform((value) => value ?? fallback);
+    .transform((value) => value ?? fallback)
+    .meta({ description: `A whole number from ${min} to ${max}; ${fallback} when absent` });
 }
 
 /** GET /{projectId}/subscriptions?limit&cursor&event */
