@@ -26,10 +26,12 @@ const ISSUER = 'https://issuer.example.com/';
 const AUDIENCE = 'tiledesk-webhooks';
 const KID = 'test-key';
 
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 let stack: LocalStack;
 let jwks: Server;
-let signingKey: CryptoKey;
-let otherKey: CryptoKey;
+let signingKey: SigningKey;
+let otherKey: SigningKey;
 let publicJwk: Record<string, unknown>;
 
 function call(path: string, init: { method?: string; authorization?: string; body?: unknown } = {}) {
@@ -55,7 +57,7 @@ async function createSubscription(target = 'https://hooks.example.com/a'): Promi
   return ((await response.json()) as { _id: string })._id;
 }
 
-async function token(claims: JWTPayload, options: { key?: CryptoKey; kid?: string } = {}): Promise<string> {
+async function token(claims: JWTPayload, options: { key?: SigningKey; kid?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ id_project: A.projectId, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? KID })
