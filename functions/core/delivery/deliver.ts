@@ -1,4 +1,3 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -6,6 +5,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { attemptsFor, nextDelaySeconds } from '../config/retry-schedule';
 import type { DeliverySettings } from '../config/settings';
+import { DeliveryLogBuffer } from '../delivery-log/batch';
 import { maskTargetCredentials, writeDeliveryAttempt } from '../delivery-log/writer';
 import { patternMatches } from '../events/catalog';
 import type { DeliveryAttempt, DeliveryOutcome } from '../model/delivery-log';
@@ -21,6 +21,7 @@ import { storePayloadOnce } from '../replay/payloads';
 import { keys, TABLE } from '../storage/table';
 import { deleteSubscription, getSubscription, isConditionalCheckFailed } from '../subscriptions/repository';
 import { type Agents, type HttpAttemptResult, postWebhook } from './http-attempt';
+import { type RecordLog, recordLog } from './record-log';
 import type { SubscriptionCache } from './subscription-cache';
 import type { AddressJudge, Resolver } from './target-guard';
 import { buildWebhookRequest } from './webhook-request';
@@ -53,6 +54,8 @@ export interface DeliveryDeps {
   resolver?: Resolver;
   judge?: AddressJudge;
   agents?: Agents;
+  /** Set by deliverBatch: the batch's log items, written together after its POSTs. */
+  deliveryLog?: DeliveryLogBuffer;
   /** Puts the operational events (disabled, removed, dead-lettered) on settings.eventBusName. */
   eventBridge?: EventBridgeClient;
   /**
@@ -75,7 +78,20 @@ export async function deliverBatch(
   records: readonly SQSRecord[],
   deps: DeliveryDeps,
 ): Promise<SQSBatchResponse> {
-  const results = await Promise.all(records.map((record) => deliverRecordSafely(record, deps)));
+  // The batch's log items are written together once its POSTs are done (delivery-log/batch.ts).
+  const deliveryLog = new DeliveryLogBuffer(deps.settings);
+  const batchDeps: DeliveryDeps = { ...deps, deliveryLog };
+  const results = await Promise.all(records.map((record) => deliverRecordSafely(record, batchDeps)));
+  await deliveryLog.flush(deps.db, (error, attempts) => {
+    for (const attempt of attempts) {
+      logger.error('could not write the delivery log item', {
+        error,
+        deliveryId: attempt.deliveryId,
+        subscriptionId: attempt.subscriptionId,
+        target: maskTargetCredentials(attempt.target),
+      });
+    }
+  });
   const counts = new Map<RecordOutcome, number>();
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   records.forEach((record, index) => {
@@ -136,13 +152,11 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
     return { outcome: 'malformed', retry: false };
   }
   const message = parsed.message;
-  const log = logger.createChild({
-    persistentKeys: {
-      eventId: message.eventId,
-      deliveryId: message.deliveryId,
-      subscriptionId: message.subscriptionId,
-      projectId: message.projectId,
-    },
+  const log = recordLog(logger, {
+    eventId: message.eventId,
+    deliveryId: message.deliveryId,
+    subscriptionId: message.subscriptionId,
+    projectId: message.projectId,
   });
   const attempt = receiveCount(record);
   const schedule = deps.settings.retrySchedule;
@@ -269,7 +283,7 @@ async function fail(
   deps: DeliveryDeps,
   record: SQSRecord,
   message: DeliveryMessage,
-  log: Logger,
+  log: RecordLog,
   subscription: Subscription,
   now: number,
   observed: Omit<DeliveryAttempt, 'outcome'>,
@@ -344,7 +358,7 @@ async function fail(
 }
 
 /** Operational events are best effort: publishOperationalEvent logs and counts its own failures. */
-async function announce(deps: DeliveryDeps, log: Logger, input: OperationalEventInput): Promise<void> {
+async function announce(deps: DeliveryDeps, log: RecordLog, input: OperationalEventInput): Promise<void> {
   await publishOperationalEvent(
     { client: deps.eventBridge, busName: deps.settings.eventBusName },
     input,
@@ -357,7 +371,7 @@ async function keepPayload(
   deps: DeliveryDeps,
   message: DeliveryMessage,
   now: number,
-  log: Logger,
+  log: RecordLog,
 ): Promise<void> {
   if (!deps.keepFailedPayloads) return;
   try {
@@ -382,7 +396,7 @@ async function changeVisibility(
   deps: DeliveryDeps,
   record: SQSRecord,
   seconds: number,
-  log: Logger,
+  log: RecordLog,
 ): Promise<void> {
   try {
     await deps.sqs.send(
@@ -428,7 +442,7 @@ async function noteSuccess(
   deps: DeliveryDeps,
   subscription: Subscription,
   now: number,
-  log: Logger,
+  log: RecordLog,
 ): Promise<void> {
   if (!subscription.failingSince) return;
   const lastSuccessAt = new Date(now).toISOString();
@@ -459,7 +473,7 @@ async function noteFailure(
   deps: DeliveryDeps,
   subscription: Subscription,
   now: number,
-  log: Logger,
+  log: RecordLog,
 ): Promise<string | undefined> {
   const nowIso = new Date(now).toISOString();
   const table = deps.settings.tableName;
@@ -516,7 +530,11 @@ async function noteFailure(
 }
 
 /** The log is observability: a failed write is reported, never turned into a re-delivery. */
-async function recordAttempt(deps: DeliveryDeps, log: Logger, attempt: DeliveryAttempt): Promise<void> {
+async function recordAttempt(deps: DeliveryDeps, log: RecordLog, attempt: DeliveryAttempt): Promise<void> {
+  if (deps.deliveryLog) {
+    deps.deliveryLog.add(attempt);
+    return;
+  }
   try {
     await writeDeliveryAttempt(deps.db, deps.settings, attempt);
   } catch (error) {

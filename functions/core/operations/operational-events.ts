@@ -1,7 +1,7 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DEFAULTS } from '../config/settings';
+import type { RecordLog } from '../delivery/record-log';
 import { type PublicSubscription, type Subscription, toPublic } from '../model/subscription';
 import { METRIC, metrics } from '../observability';
 
@@ -64,7 +64,7 @@ export interface OperationalEventTarget {
 export async function publishOperationalEvent(
   target: OperationalEventTarget,
   input: OperationalEventInput,
-  log: Logger,
+  log: RecordLog,
 ): Promise<boolean> {
   if (!target.client || !target.busName) return false;
   try {

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -137,10 +138,14 @@ function visibilities(): Array<number | undefined> {
   return sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input.VisibilityTimeout);
 }
 
+/** Log items as written: one PutItem for a lone item, BatchWriteItem for a batch's several. */
 function logItems(): Array<DeliveryAttempt & Record<string, unknown>> {
-  return db
-    .commandCalls(PutCommand)
-    .map((call) => call.args[0].input.Item as DeliveryAttempt & Record<string, unknown>);
+  const single = db.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+  const batched = db
+    .commandCalls(BatchWriteCommand)
+    .flatMap((call) => Object.values(call.args[0].input.RequestItems ?? {}).flat())
+    .map((request) => request.PutRequest?.Item);
+  return [...single, ...batched] as Array<DeliveryAttempt & Record<string, unknown>>;
 }
 
 function updates(): UpdateCommandInput[] {
@@ -170,6 +175,7 @@ beforeEach(() => {
   db.reset();
   sqs.reset();
   db.on(PutCommand).resolves({});
+  db.on(BatchWriteCommand).resolves({});
   db.on(UpdateCommand).resolves({});
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
   cache = new SubscriptionCache({ ttlMs: 30_000 });
