@@ -100,6 +100,7 @@ export async function fanOut(envelope: unknown, deps: FanOutDeps): Promise<FanOu
   const projectId = detail.id_project;
   logger.appendKeys({ eventId, projectId });
 
+  const messageBody = deliveryMessageBodies(detail.payload, detail.token);
   const builder = new BatchBuilder();
   const sender = new BatchSender(deps.sqs, {
     queueUrl: deps.settings.queueUrl,
@@ -120,18 +121,17 @@ export async function fanOut(envelope: unknown, deps: FanOutDeps): Promise<FanOu
         for (const subscriptionId of ids) {
           if (seen.has(subscriptionId)) continue;
           seen.add(subscriptionId);
-          const message: DeliveryMessage = {
+          const deliveryId = deliveryIdFor(eventId, subscriptionId);
+          const body = messageBody({
             v: 1,
-            deliveryId: deliveryIdFor(eventId, subscriptionId),
+            deliveryId,
             eventId,
             subscriptionId,
             projectId,
             event,
             timestamp,
-            payload: detail.payload,
-            ...(detail.token !== undefined ? { token: detail.token } : {}),
-          };
-          for (const batch of builder.add({ id: message.deliveryId, body: JSON.stringify(message) })) {
+          });
+          for (const batch of builder.add({ id: deliveryId, body })) {
             await sender.submit(batch);
           }
         }
@@ -165,6 +165,21 @@ export async function fanOut(envelope: unknown, deps: FanOutDeps): Promise<FanOu
   };
   logger.info('event fanned out', { ...summary });
   return summary;
+}
+
+/** A delivery message without the event's payload and token, which are the same in every message. */
+export type DeliveryMessageHead = Omit<DeliveryMessage, 'payload' | 'token'>;
+
+/**
+ * The SQS bodies of one event's messages: exactly JSON.stringify(message), but the payload
+ * (up to 256 KB) and token are serialised once per event instead of once per subscription.
+ */
+export function deliveryMessageBodies(
+  payload: unknown,
+  token: string | undefined,
+): (head: DeliveryMessageHead) => string {
+  const tail = `,"payload":${JSON.stringify(payload)}${token !== undefined ? `,"token":${JSON.stringify(token)}` : ''}}`;
+  return (head) => `${JSON.stringify(head).slice(0, -1)}${tail}`;
 }
 
 /** Subscription ids of one fan-out index partition, one array per Query page, every page. */
