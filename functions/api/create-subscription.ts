@@ -1,6 +1,7 @@
 import { conflict, httpHandler, jsonResponse, parseJsonBody, requireProject } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
+import { withSecret } from '../core/model/subscription';
 import { createSubscriptionBodySchema, parseInput, projectPathSchema } from '../core/schemas';
 import { createSubscription } from '../core/subscriptions/use-cases';
 
@@ -23,7 +24,7 @@ export const handler = httpHandler(async (event) => {
     throw conflict('target', 'another request is changing this event and target; retry in a few seconds');
   }
   const { subscription } = result;
-  return jsonResponse(result.kind === 'created' ? 201 : 200, subscription, {
+  return jsonResponse(result.kind === 'created' ? 201 : 200, withSecret(subscription), {
     'x-hook-secret': subscription.secret,
   });
 });

@@ -40,3 +40,10 @@ export function toPublic(subscription: Subscription): PublicSubscription {
   } = subscription;
   return rest;
 }
+
+/** The subscription as create answers it: the public view plus the current secret, never the previous one. */
+export type SubscriptionWithSecret = PublicSubscription & { secret: string };
+
+export function withSecret(subscription: Subscription): SubscriptionWithSecret {
+  return { ...toPublic(subscription), secret: subscription.secret };
+}

@@ -84,6 +84,27 @@ describe('POST /{projectId}/subscriptions', () => {
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
   });
 
+  it('answers a repeated create after a rotation with the current secret only, never the previous one', async () => {
+    const rotated: Subscription = {
+      ...stored,
+      secret: 'whsec_current',
+      previousSecret: 'whsec_previous',
+      previousSecretExpiresAt: '2099-01-01T00:00:00.000Z',
+    };
+    ddb.on(PutCommand).rejects(failedCondition());
+    ddb.on(GetCommand, { Key: guardKey('p1', body.event, body.target) }).resolves({
+      Item: { subscriptionId: stored._id, createdAt: stored.createdAt },
+    });
+    ddb.on(GetCommand, { Key: subscriptionKey }).resolves({ Item: subscriptionItem(rotated) });
+
+    const response = parse(await createHandler(proxyEvent({ body })));
+
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toEqual({ ...stored, secret: 'whsec_current' });
+    expect(JSON.stringify(response)).not.toContain('whsec_previous');
+    expect(response.headers['x-hook-secret']).toBe('whsec_current');
+  });
+
   it("answers 403 for another project's path and touches nothing", async () => {
     const event = proxyEvent({ body, pathParameters: { projectId: 'p2' } });
 
