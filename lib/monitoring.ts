@@ -17,7 +17,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { DeliveryOutcome } from '../functions/core/model/delivery-log';
+import type { RecordOutcome } from '../functions/core/delivery/deliver';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability';
 import { acknowledgeNag } from './nag';
 
@@ -57,7 +57,7 @@ function emf(metricName: string, statistic: string, dimensions: Record<string, s
   });
 }
 
-function deliveries(outcome: DeliveryOutcome): Metric {
+function deliveries(outcome: RecordOutcome): Metric {
   return emf(METRIC.deliveries, 'Sum', { outcome }).with({ label: outcome });
 }
 
@@ -134,6 +134,16 @@ export class Monitoring extends Construct {
       'Api5xx',
       'The API answered 5xx: nothing a client sends should produce one.',
       props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+    );
+    alarm(
+      'PayloadStoreFailures',
+      'Failed deliveries whose payload could not be kept: /retry and /recover cannot replay them (check DynamoDB throttling and item size).',
+      emf(METRIC.payloadStoreFailures, 'Sum'),
+    );
+    alarm(
+      'OperationalEventFailures',
+      'Operational events (subscription disabled or removed, delivery dead-lettered) could not be put on the bus: project owners are not notified.',
+      emf(METRIC.operationalEventFailures, 'Sum'),
     );
     for (const [functionId, fn] of props.functions) {
       alarm(
@@ -226,11 +236,33 @@ export class Monitoring extends Construct {
         ],
         [
           new GraphWidget({
+            title: 'Subscriptions disabled, removed (410) and deliveries dead-lettered',
+            left: [
+              emf(METRIC.subscriptionsDisabled, 'Sum').with({ label: 'disabled' }),
+              emf(METRIC.subscriptionsGone, 'Sum').with({ label: 'removed by 410' }),
+              emf(METRIC.deadLettered, 'Sum').with({ label: 'dead-lettered' }),
+            ],
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Replay and notification health',
+            left: [
+              emf(METRIC.payloadStoreFailures, 'Sum').with({ label: 'payloads not stored' }),
+              emf(METRIC.operationalEventFailures, 'Sum').with({ label: 'operational events not put' }),
+              deliveries('malformed').with({ label: 'malformed messages' }),
+            ],
+            width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({
             title: 'API',
             left: [
               props.api.metricCount({ period: PERIOD, label: 'requests' }),
               props.api.metricClientError({ period: PERIOD, label: '4xx' }),
               props.api.metricServerError({ period: PERIOD, label: '5xx' }),
+              emf(METRIC.apiErrors, 'Sum', { statusClass: '4xx' }).with({ label: 'handler 4xx' }),
+              emf(METRIC.apiErrors, 'Sum', { statusClass: '5xx' }).with({ label: 'handler 5xx' }),
             ],
             right: [props.api.metricLatency({ period: PERIOD, statistic: 'p90', label: 'latency p90 (ms)' })],
             width: 24,

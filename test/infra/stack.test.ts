@@ -16,7 +16,7 @@ import {
 } from '../../functions/core/config/retry-schedule';
 import { DEFAULTS, ENV } from '../../functions/core/config/settings';
 import { GATEWAY_RESPONSES } from '../../functions/core/http/responses';
-import { METRIC, METRICS_NAMESPACE } from '../../functions/core/observability';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability';
 import { createTableInput, TABLE } from '../../functions/core/storage/table';
 import { oldestMessageAgeThresholdSeconds } from '../../lib/monitoring';
 import { TABLE_WRITE_ACTIONS } from '../../lib/webhook-function';
@@ -475,6 +475,18 @@ describe('monitoring', () => {
       expect(alarmOn('Throttles', { Ref: id }), id).toHaveLength(1);
     }
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: ids().topic }]);
+  });
+
+  it('alarms when failed payloads cannot be kept for replay or operational events cannot be put', () => {
+    for (const metricName of [METRIC.payloadStoreFailures, METRIC.operationalEventFailures]) {
+      const matching = alarms().filter((a) => a.MetricName === metricName);
+      expect(matching, metricName).toHaveLength(1);
+      expect(matching[0]).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Threshold: 1,
+        Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+      });
+    }
   });
 
   it('sends alarms to an SSL-only SNS topic under a rotating KMS key that CloudWatch may use', () => {
