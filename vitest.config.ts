@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     setupFiles: ['test/setup.ts'],
+    // Captures every worker's output and fails the run if a secret was logged.
+    globalSetup: ['test/secret-scan/global-setup.ts'],
     // CDK synthesis and the local stack are slow on a shared 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
