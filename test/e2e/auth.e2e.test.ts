@@ -9,6 +9,7 @@ import { ROUTES, type Route } from '../../functions/api/routes';
 import { revokeApiKey } from '../../functions/core/auth/api-keys';
 import { LIMITS } from '../../functions/core/config/limits';
 import type { LocalStack } from '../../local/stack';
+import { registerSecret } from '../secret-scan/capture';
 import { basicAuth, quietHandlers } from './support';
 
 /**
@@ -73,6 +74,7 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 beforeAll(async () => {
   quietHandlers();
+  registerSecret(A.secret, B.secret, REVOKED.secret);
   ({ privateKey: signingKey } = await generateKeyPair('RS256', { extractable: true }).then(async (pair) => {
     publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
     return pair;

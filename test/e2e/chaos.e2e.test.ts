@@ -1,37 +1,19 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack';
+import { captureItems, registerSecret } from '../secret-scan/capture';
 import {
   CHAOS_WEIGHTS,
   type ChaosReceiver,
+  deliveryLogItems,
   drainDeliveryDlq,
   emitEvents,
+  scanTable,
   startChaosReceiver,
   waitForEmptyQueue,
 } from './reliability-support';
 import { basicAuth, quietHandlers } from './support';
-
-async function scanTable(stack: LocalStack): Promise<Record<string, unknown>[]> {
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: stack.dynamoDbEndpoint,
-      region: stack.config.region,
-      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-    }),
-  );
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  db.destroy();
-  return items;
-}
 
 /**
  * Chaos delivery through the local stack: 500 events x 4 subscriptions to a receiver that
@@ -58,6 +40,7 @@ const subscriptionIds: string[] = [];
 
 beforeAll(async () => {
   quietHandlers();
+  registerSecret(KEY.secret);
   process.env.ATTEMPT_TIMEOUT_MS = '500';
   receiver = await startChaosReceiver({
     seed: SEED,
@@ -90,6 +73,7 @@ beforeAll(async () => {
     expect(response.status).toBe(201);
     const created = (await response.json()) as { _id: string; secret: string };
     secrets.set(created._id, created.secret);
+    registerSecret(created.secret);
     subscriptionIds.push(created._id);
   }
 });
@@ -140,7 +124,8 @@ describe('chaos delivery', () => {
       perAttempt.set(request.behaviour, (perAttempt.get(request.behaviour) ?? 0) + 1);
     const badSignatures = receiver.requests.filter((request) => !request.signatureValid).length;
 
-    const logItems = await scanTable(stack);
+    const logItems = deliveryLogItems(await scanTable(stack));
+    captureItems(logItems);
     const logOf = new Map<
       string,
       { attempt: number; outcome: string; error?: string; durationMs: number }[]

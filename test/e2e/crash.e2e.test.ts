@@ -4,7 +4,9 @@ import { SendMessageBatchCommand, SetQueueAttributesCommand, SQSClient } from '@
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalHandlers, LocalStack } from '../../local/stack';
+import { registerSecret } from '../secret-scan/capture';
 import {
+  captureDeliveryLog,
   emitEvents,
   type RecordingReceiver,
   startRecordingReceiver,
@@ -112,6 +114,7 @@ async function settle(): Promise<void> {
 
 beforeAll(async () => {
   quietHandlers();
+  registerSecret(KEY.secret);
   receiver = await startRecordingReceiver((path) => (path.startsWith('/slow') ? 1500 : 0));
   sqsPrototype.send = function (this: unknown, ...args: unknown[]) {
     const budget = fanOutBudget.getStore();
@@ -149,6 +152,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sqsPrototype.send = originalSend;
+  if (stack) await captureDeliveryLog(stack);
   eventBridge?.destroy();
   sqs?.destroy();
   await stack?.stop();

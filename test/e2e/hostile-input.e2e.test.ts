@@ -7,6 +7,7 @@ import { ROUTES, type Route } from '../../functions/api/routes';
 import { LIMITS } from '../../functions/core/config/limits';
 import { lambdaContext } from '../../local/lambda';
 import type { LocalHandlers, LocalStack } from '../../local/stack';
+import { registerSecret } from '../secret-scan/capture';
 import { basicAuth, quietHandlers } from './support';
 
 /**
@@ -304,6 +305,7 @@ function checkAnswer(result: APIGatewayProxyResult | { statusCode: number; body:
 
 beforeAll(async () => {
   quietHandlers();
+  registerSecret(KEY.secret);
   const { startLocalStack } = await import('../../local/stack');
   stack = await startLocalStack({
     ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },

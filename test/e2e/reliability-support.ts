@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DeleteMessageBatchCommand,
@@ -7,8 +8,11 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { type DeliveryMessage, deliveryMessageSchema } from '../../functions/core/model/delivery-message';
+import type { LocalStack } from '../../local/stack';
+import { captureItems } from '../secret-scan/capture';
 import { waitFor } from './support';
 
 /**
@@ -327,4 +331,39 @@ export async function startRecordingReceiver(
         server.closeAllConnections();
       }),
   };
+}
+
+/** Every item of the stack's table. */
+export async function scanTable(stack: LocalStack): Promise<Record<string, unknown>[]> {
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamoDbEndpoint,
+      region: stack.config.region,
+      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+    }),
+  );
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  try {
+    do {
+      const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    db.destroy();
+  }
+  return items;
+}
+
+/** Delivery-log items: the ones with an attempt outcome. */
+export function deliveryLogItems(items: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  return items.filter((item) => typeof item.deliveryId === 'string' && typeof item.outcome === 'string');
+}
+
+/** Hands the stack's delivery-log items to the suite-wide secret scan. */
+export async function captureDeliveryLog(stack: LocalStack): Promise<number> {
+  const items = deliveryLogItems(await scanTable(stack));
+  captureItems(items);
+  return items.length;
 }
