@@ -1,4 +1,4 @@
-import { conflict, httpHandler, jsonResponse, parseJsonBody, requireProject } from '../core/http';
+import { authorizedPath, conflict, httpHandler, jsonResponse, parseJsonBody } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
 import { withSecret } from '../core/model/subscription';
@@ -10,8 +10,7 @@ let bodySchema: ReturnType<typeof createSubscriptionBodySchema> | undefined;
 
 /** POST /{projectId}/subscriptions: 201 with the secret (body and x-hook-secret), or 200 with the existing one. */
 export const handler = httpHandler(async (event) => {
-  const { projectId } = parseInput(projectPathSchema, event.pathParameters ?? {}, 'path');
-  const caller = requireProject(event, projectId);
+  const { projectId, caller } = authorizedPath(event, projectPathSchema);
   const config = apiConfig();
   bodySchema ??= createSubscriptionBodySchema(config.targets);
   const body = parseInput(bodySchema, parseJsonBody(event), 'body');

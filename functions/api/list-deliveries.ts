@@ -1,6 +1,6 @@
 import { API } from '../core/config/api';
 import { listDeliveries } from '../core/delivery-log/reader';
-import { httpHandler, jsonResponse, notFound, requireProject } from '../core/http';
+import { authorizedPath, httpHandler, jsonResponse, notFound } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
 import { deliveriesQuerySchema, parseInput, subscriptionPathSchema } from '../core/schemas';
@@ -9,12 +9,7 @@ const db = newDocumentClient();
 
 /** GET /{projectId}/subscriptions/{subscriptionId}/deliveries?limit&cursor: newest first. */
 export const handler = httpHandler(async (event) => {
-  const { projectId, subscriptionId } = parseInput(
-    subscriptionPathSchema,
-    event.pathParameters ?? {},
-    'path',
-  );
-  requireProject(event, projectId);
+  const { projectId, subscriptionId } = authorizedPath(event, subscriptionPathSchema);
   const query = parseInput(deliveriesQuerySchema, event.queryStringParameters ?? {}, 'query');
   const result = await listDeliveries(db, apiConfig().tableName, projectId, subscriptionId, query);
   if (result.kind === 'not-found')

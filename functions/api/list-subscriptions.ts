@@ -1,5 +1,5 @@
 import { API } from '../core/config/api';
-import { httpHandler, jsonResponse, requireProject } from '../core/http';
+import { authorizedPath, httpHandler, jsonResponse } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
 import { listSubscriptionsQuerySchema, parseInput, projectPathSchema } from '../core/schemas';
@@ -9,8 +9,7 @@ const db = newDocumentClient();
 
 /** GET /{projectId}/subscriptions?limit&cursor&event: a bare array, oldest first, next cursor in a header. */
 export const handler = httpHandler(async (event) => {
-  const { projectId } = parseInput(projectPathSchema, event.pathParameters ?? {}, 'path');
-  requireProject(event, projectId);
+  const { projectId } = authorizedPath(event, projectPathSchema);
   const query = parseInput(listSubscriptionsQuerySchema, event.queryStringParameters ?? {}, 'query');
   const page = await listSubscriptions(db, apiConfig().tableName, projectId, query);
   return jsonResponse(200, page.items, page.nextCursor ? { [API.nextCursorHeader]: page.nextCursor } : {});

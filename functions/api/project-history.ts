@@ -1,5 +1,5 @@
 import { projectHistory } from '../core/delivery-log/reader';
-import { httpHandler, jsonResponse, requireProject } from '../core/http';
+import { authorizedPath, httpHandler, jsonResponse } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
 import { historyQuerySchema, parseInput, projectPathSchema } from '../core/schemas';
@@ -8,8 +8,7 @@ const db = newDocumentClient();
 
 /** GET /{projectId}/subscriptions/history?page: the project's delivery log, newest first. */
 export const handler = httpHandler(async (event) => {
-  const { projectId } = parseInput(projectPathSchema, event.pathParameters ?? {}, 'path');
-  requireProject(event, projectId);
+  const { projectId } = authorizedPath(event, projectPathSchema);
   const { page } = parseInput(historyQuerySchema, event.queryStringParameters ?? {}, 'query');
   return jsonResponse(200, await projectHistory(db, apiConfig().tableName, projectId, page));
 });

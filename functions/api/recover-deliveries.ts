@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { replaySettings } from '../core/config/settings';
-import { conflict, httpHandler, jsonResponse, notFound, parseJsonBody, requireProject } from '../core/http';
+import { authorizedPath, conflict, httpHandler, jsonResponse, notFound, parseJsonBody } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { recoverDeliveries } from '../core/replay/replay';
 import { parseInput, recoverBodySchema, subscriptionPathSchema } from '../core/schemas';
@@ -15,12 +15,7 @@ let settings: ReturnType<typeof replaySettings> | undefined;
  * LIMITS.maxRecoverDeliveries: 202 `{queued, truncated[, nextSince]}`; 404; 409 while disabled.
  */
 export const handler = httpHandler(async (event) => {
-  const { projectId, subscriptionId } = parseInput(
-    subscriptionPathSchema,
-    event.pathParameters ?? {},
-    'path',
-  );
-  requireProject(event, projectId);
+  const { projectId, subscriptionId } = authorizedPath(event, subscriptionPathSchema);
   settings ??= replaySettings();
   const body = parseInput(
     recoverBodySchema({ retentionDays: settings.logTtlDays, now: Date.now() }),

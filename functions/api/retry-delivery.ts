@@ -1,9 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { replaySettings } from '../core/config/settings';
-import { conflict, httpHandler, jsonResponse, notFound, requireProject } from '../core/http';
+import { authorizedPath, conflict, httpHandler, jsonResponse, notFound } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { retryDelivery } from '../core/replay/replay';
-import { deliveryPathSchema, parseInput } from '../core/schemas';
+import { deliveryPathSchema } from '../core/schemas';
 
 const db = newDocumentClient();
 const sqs = new SQSClient({});
@@ -15,8 +15,7 @@ let settings: ReturnType<typeof replaySettings> | undefined;
  * subscription or a delivery with no kept payload; 409 while the subscription is disabled.
  */
 export const handler = httpHandler(async (event) => {
-  const input = parseInput(deliveryPathSchema, event.pathParameters ?? {}, 'path');
-  requireProject(event, input.projectId);
+  const input = authorizedPath(event, deliveryPathSchema);
   settings ??= replaySettings();
   const result = await retryDelivery(db, sqs, settings, input);
   switch (result.kind) {

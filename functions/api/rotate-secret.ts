@@ -1,5 +1,5 @@
 import { secretGraceHours, tableName } from '../core/config/settings';
-import { conflict, httpHandler, jsonResponse, notFound, parseJsonBody, requireProject } from '../core/http';
+import { authorizedPath, conflict, httpHandler, jsonResponse, notFound, parseJsonBody } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { emptyBodySchema, parseInput, subscriptionPathSchema } from '../core/schemas';
 import { rotateSecret } from '../core/subscriptions/secret-rotation';
@@ -13,12 +13,7 @@ let settings: { tableName: string; graceMs: number } | undefined;
  * `previousSecretExpiresAt` (SECRET_GRACE_HOURS). 404; 409 when a concurrent rotation won.
  */
 export const handler = httpHandler(async (event) => {
-  const { projectId, subscriptionId } = parseInput(
-    subscriptionPathSchema,
-    event.pathParameters ?? {},
-    'path',
-  );
-  requireProject(event, projectId);
+  const { projectId, subscriptionId } = authorizedPath(event, subscriptionPathSchema);
   if (event.body) parseInput(emptyBodySchema, parseJsonBody(event), 'body');
   settings ??= { tableName: tableName(), graceMs: secretGraceHours() * 3_600_000 };
   const result = await rotateSecret(db, settings.tableName, projectId, subscriptionId, {

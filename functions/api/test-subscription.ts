@@ -1,6 +1,6 @@
 import { attemptSettings } from '../core/config/settings';
 import { pingSubscription } from '../core/delivery/test-ping';
-import { httpHandler, jsonResponse, notFound, parseJsonBody, requireProject } from '../core/http';
+import { authorizedPath, httpHandler, jsonResponse, notFound, parseJsonBody } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { emptyBodySchema, parseInput, subscriptionPathSchema } from '../core/schemas';
 
@@ -13,12 +13,7 @@ let settings: ReturnType<typeof attemptSettings> | undefined;
  * A disabled subscription can be pinged too (to check an endpoint before re-enabling it).
  */
 export const handler = httpHandler(async (event) => {
-  const { projectId, subscriptionId } = parseInput(
-    subscriptionPathSchema,
-    event.pathParameters ?? {},
-    'path',
-  );
-  requireProject(event, projectId);
+  const { projectId, subscriptionId } = authorizedPath(event, subscriptionPathSchema);
   if (event.body) parseInput(emptyBodySchema, parseJsonBody(event), 'body');
   settings ??= attemptSettings();
   const outcome = await pingSubscription(db, settings, projectId, subscriptionId);

@@ -1,4 +1,4 @@
-import { conflict, httpHandler, jsonResponse, notFound, parseJsonBody, requireProject } from '../core/http';
+import { authorizedPath, conflict, httpHandler, jsonResponse, notFound, parseJsonBody } from '../core/http';
 import { newDocumentClient } from '../core/http/clients';
 import { apiConfig } from '../core/http/config';
 import { parseInput, subscriptionPathSchema, updateSubscriptionBodySchema } from '../core/schemas';
@@ -9,12 +9,7 @@ let bodySchema: ReturnType<typeof updateSubscriptionBodySchema> | undefined;
 
 /** PUT /{projectId}/subscriptions/{subscriptionId}: change event, target and/or status. */
 export const handler = httpHandler(async (event) => {
-  const { projectId, subscriptionId } = parseInput(
-    subscriptionPathSchema,
-    event.pathParameters ?? {},
-    'path',
-  );
-  requireProject(event, projectId);
+  const { projectId, subscriptionId } = authorizedPath(event, subscriptionPathSchema);
   const config = apiConfig();
   bodySchema ??= updateSubscriptionBodySchema(config.targets);
   const changes = parseInput(bodySchema, parseJsonBody(event), 'body');

@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { z } from 'zod';
+import { parseInput } from '../schemas/parse';
 import { forbidden } from './errors';
 
 /** A header's value, whatever case the client (or the local stand-in) used for its name. */
@@ -38,4 +40,16 @@ export function requireProject(event: APIGatewayProxyEvent, projectId: string): 
     throw forbidden('projectId', 'these credentials do not belong to this project');
   }
   return caller;
+}
+
+/**
+ * A route's path parameters, validated with its schema (a 400 names the bad one) and
+ * checked against the caller's projects (403): the first two steps of every handler.
+ */
+export function authorizedPath<S extends z.ZodType<{ projectId: string }>>(
+  event: APIGatewayProxyEvent,
+  schema: S,
+): z.output<S> & { caller: Caller } {
+  const path = parseInput(schema, event.pathParameters ?? {}, 'path');
+  return { ...path, caller: requireProject(event, path.projectId) };
 }
