@@ -1,4 +1,4 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -100,12 +100,24 @@ export async function deliverBatch(
     counts.set(result.outcome, (counts.get(result.outcome) ?? 0) + 1);
     if (result.retry) batchItemFailures.push({ itemIdentifier: record.messageId });
   });
+  const single = outcomeMetrics();
   for (const [outcome, count] of counts) {
-    const single = metrics.singleMetric();
     single.addDimension('outcome', outcome);
+    // A single-metric instance publishes at once and then clears the outcome dimension.
     single.addMetric(METRIC.deliveries, MetricUnit.Count, count);
   }
   return { batchItemFailures };
+}
+
+let outcomeMetricsInstance: Metrics | undefined;
+
+/**
+ * The Deliveries-by-outcome emitter, made once per container: `metrics.singleMetric()` builds
+ * a whole Metrics (and a Console) per call, which the benchmark showed per batch.
+ */
+function outcomeMetrics(): Metrics {
+  outcomeMetricsInstance ??= metrics.singleMetric();
+  return outcomeMetricsInstance;
 }
 
 async function deliverRecordSafely(record: SQSRecord, deps: DeliveryDeps): Promise<RecordResult> {
@@ -227,7 +239,9 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
 
   if (answered && answered.statusCode >= 200 && answered.statusCode < 300) {
     await noteSuccess(deps, subscription, now, log);
-    log.info('webhook delivered', logged);
+    // DEBUG, not INFO: the delivery log item is the record of a success, and a JSON line per
+    // success was a sixth of the delivery CPU (docs/performance.md). Failures stay at INFO/WARN.
+    log.debug('webhook delivered', logged);
     await recordAttempt(deps, log, { ...observed, outcome: 'delivered' });
     return { outcome: 'delivered', retry: false };
   }

@@ -19,7 +19,7 @@ import { type DeliveryDeps, deliverBatch, parseRetryAfter } from '../../../funct
 import { SubscriptionCache } from '../../../functions/core/delivery/subscription-cache';
 import type { DeliveryAttempt } from '../../../functions/core/model/delivery-log';
 import type { Subscription } from '../../../functions/core/model/subscription';
-import { METRIC, metrics } from '../../../functions/core/observability';
+import { logger, METRIC, metrics } from '../../../functions/core/observability';
 import { keys, TABLE } from '../../../functions/core/storage/table';
 import {
   captureOutput,
@@ -652,9 +652,18 @@ describe('batches, correlation and metrics', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
   });
 
-  it('logs with the record keys and counts Deliveries by outcome', async () => {
+  it('logs a success only at DEBUG, with the record keys, and counts Deliveries by outcome', async () => {
     await deliverTo('/ok');
+    const atInfo = output.lines().filter((l) => l.includes('"message":"webhook delivered"'));
+    const level = logger.getLevelName();
+    logger.setLogLevel('DEBUG');
+    try {
+      await deliverTo('/ok');
+    } finally {
+      logger.setLogLevel(level);
+    }
 
+    expect(atInfo).toEqual([]);
     const line = output.lines().find((l) => l.includes('"message":"webhook delivered"'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       eventId: 'evt_1',
