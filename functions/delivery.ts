@@ -6,7 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DeliverySettings, deliverySettings } from './core/config/settings';
 import { deliverBatch } from './core/delivery/deliver';
 import { SubscriptionCache } from './core/delivery/subscription-cache';
-import { logger, metrics } from './core/observability';
+import { logger, publishMetrics } from './core/observability';
 
 /** SQS event source mapping (ReportBatchItemFailures): a batch of deliveries in, the ones to retry out. */
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -31,6 +31,6 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
       keepFailedPayloads: true,
     });
   } finally {
-    metrics.publishStoredMetrics();
+    publishMetrics();
   }
 }

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { type FanOutSettings, fanOutSettings } from './core/config/settings';
 import { type FanOutResult, fanOut } from './core/fanout/fan-out';
-import { logger, metrics } from './core/observability';
+import { logger, publishMetrics } from './core/observability';
 
 /** EventBridge rule target: one bus event in, its delivery messages on the delivery queue. */
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -20,7 +20,7 @@ export async function handler(
   try {
     return await fanOut(event, { db, sqs, settings });
   } finally {
-    metrics.publishStoredMetrics();
+    publishMetrics();
     logger.resetKeys();
   }
 }

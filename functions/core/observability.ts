@@ -14,6 +14,11 @@ export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
+/** Flushes the invocation's metrics; an invocation that stored none (it failed early) writes no warning line. */
+export function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
 /** Metric names, shared by the functions and the alarms and dashboard of the CDK stack. */
 export const METRIC = {
   deliveries: 'Deliveries',
