@@ -16,7 +16,7 @@ describe('publishMetrics', () => {
   });
 
   it('flushes the stored metrics as one EMF line', () => {
-    const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
     metrics.addMetric('Probe', MetricUnit.Count, 1);
 
     publishMetrics();
