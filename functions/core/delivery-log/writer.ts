@@ -23,6 +23,8 @@ export function shouldLog(level: DeliveryLogLevel, outcome: DeliveryAttempt['out
 
 /** A URL with credentials (`https://user:pass@host/`) keeps its shape but not its credentials. */
 export function maskTargetCredentials(target: string): string {
+  // Credentials need an `@` in the authority: without one there is nothing to mask (and no URL to parse).
+  if (!target.includes('@')) return target;
   try {
     const url = new URL(target);
     if (url.username === '' && url.password === '') return target;
@@ -37,7 +39,9 @@ export function maskTargetCredentials(target: string): string {
 export function deliveryAttemptItem(attempt: DeliveryAttempt, ttlDays: number): Record<string, unknown> {
   const sortKey = keys.logSk(attempt.attemptedAt, attempt.deliveryId, attempt.attempt);
   const attemptedAtSeconds = Math.floor(Date.parse(attempt.attemptedAt) / 1000);
-  const fields = Object.fromEntries(Object.entries(attempt).filter(([, value]) => value !== undefined));
+  // One item per delivery: a plain loop, not entries/filter/fromEntries (the benchmark's hot path).
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(attempt)) if (value !== undefined) fields[name] = value;
   return {
     ...fields,
     target: maskTargetCredentials(attempt.target),

@@ -565,6 +565,8 @@ function secretValues(subscription: Subscription): string[] {
   for (const secret of [subscription.secret, subscription.previousSecret]) {
     if (secret?.startsWith('whsec_')) values.push(secret.slice('whsec_'.length));
   }
+  // A password needs an `@` in the authority; most targets have none and skip the URL parse.
+  if (!subscription.target.includes('@')) return values.filter(isLongEnough);
   try {
     const url = new URL(subscription.target);
     if (url.password !== '') {
@@ -575,7 +577,11 @@ function secretValues(subscription: Subscription): string[] {
   } catch {
     // An unparsable target was refused before any request.
   }
-  return values.filter((value): value is string => typeof value === 'string' && value.length >= 4);
+  return values.filter(isLongEnough);
+}
+
+function isLongEnough(value: string | undefined): value is string {
+  return typeof value === 'string' && value.length >= 4;
 }
 
 /** A receiver that echoes the request would hand the secret back; it is never stored. */
