@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import { LIMITS } from '../config/limits';
 import type { FanOutSettings } from '../config/settings';
 import { isCatalogEvent, matchingPatterns } from '../events/catalog';
@@ -66,7 +66,7 @@ const MAX_REJECTED_EVENT_BYTES = 200 * 1024;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function issues(error: z.ZodError): string[] {
+function issues(error: $ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
