@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
 import { ROUTES } from '../functions/api/routes';
 import { REPO_ROOT } from './child';
-import { median, round } from './stats';
+import { median, percentile, round } from './stats';
 
 /**
  * Cold start: every function bundled exactly as lib/webhook-function.ts bundles it
@@ -23,7 +23,8 @@ export interface ColdStartBenchOptions {
 }
 
 export const COLD_START_BENCH_SIZES: Record<'full' | 'smoke', ColdStartBenchOptions> = {
-  full: { runs: 7 },
+  // 15 runs: on a shared 2-core machine single imports of the same bundle vary 2x; 7 were not enough.
+  full: { runs: 15 },
   smoke: { runs: 1, entries: ['functions/delivery.ts'] },
 };
 
@@ -36,6 +37,8 @@ export interface ColdStartEntryResult {
   importMs: number;
   floorImportMs: number;
   ratio: number;
+  /** p10 and p90 of the per-run ratios (each run's import over the floor's import next to it): the noise. */
+  ratioSpread: [number, number];
   /** Import time without --enable-source-maps (what the flag costs). */
   importMsWithoutSourceMaps: number;
 }
@@ -176,12 +179,18 @@ export async function runColdStartBench(options: ColdStartBenchOptions): Promise
       const ours: number[] = [];
       const floor: number[] = [];
       const bare: number[] = [];
-      // Interleaved, so a noisy moment hits both.
+      // Interleaved, and alternating which goes first, so a noisy moment hits both.
       for (let i = 0; i < options.runs; i++) {
-        ours.push(await importMs(loader, outfile, true));
-        floor.push(await importMs(loader, floorFile, true));
+        if (i % 2 === 0) {
+          ours.push(await importMs(loader, outfile, true));
+          floor.push(await importMs(loader, floorFile, true));
+        } else {
+          floor.push(await importMs(loader, floorFile, true));
+          ours.push(await importMs(loader, outfile, true));
+        }
         bare.push(await importMs(loader, outfile, false));
       }
+      const perRun = ours.map((ms, i) => ms / (floor[i] ?? ms));
       const importMedian = median(ours);
       const floorMedian = median(floor);
       results.push({
@@ -192,6 +201,7 @@ export async function runColdStartBench(options: ColdStartBenchOptions): Promise
         importMs: round(importMedian, 1),
         floorImportMs: round(floorMedian, 1),
         ratio: round(importMedian / floorMedian, 2),
+        ratioSpread: [round(percentile(perRun, 10), 2), round(percentile(perRun, 90), 2)],
         importMsWithoutSourceMaps: round(median(bare), 1),
       });
     }

@@ -125,7 +125,7 @@ export function formatTable(results: BenchResults): string {
     rows.push([
       `cold start ${c.entry.replace(/^functions\//, '')}: import ms (bundle KB)`,
       `${c.importMs} (${Math.round(c.bundleBytes / 1024)})`,
-      `floor ${c.floorImportMs} (${Math.round(c.floorBundleBytes / 1024)})`,
+      `floor ${c.floorImportMs} (${Math.round(c.floorBundleBytes / 1024)}); per-run ratio p10-p90 ${c.ratioSpread[0].toFixed(2)}-${c.ratioSpread[1].toFixed(2)}`,
       c.ratio.toFixed(2),
       watched ? `<= ${TARGETS.coldStartRatio}` : '',
       watched ? verdict(c.ratio <= TARGETS.coldStartRatio) : '',
