@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type DeliveryMessage, deliveryMessageSchema } from '../model/delivery-message';
 import { keys, TABLE } from '../storage/table';
-import { isConditionalCheckFailed } from '../subscriptions/repository';
+import { conditionalWrite } from '../subscriptions/repository';
 
 /**
  * Payloads kept for replay (docs/payload-retention.md): the DeliveryMessage of a delivery
@@ -62,19 +62,16 @@ export async function storePayloadOnce(
   message: DeliveryMessage,
   now: number,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await conditionalWrite(() =>
+    db.send(
       new PutCommand({
         TableName: settings.tableName,
         Item: payloadItem(message, now, settings.logTtlDays),
         ConditionExpression: `attribute_not_exists(${TABLE.partitionKey})`,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
+  return written !== false;
 }
 
 function asBytes(value: unknown): Uint8Array | undefined {

@@ -28,6 +28,19 @@ export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * Runs one conditional write: its result, or false when its condition failed. Any other
+ * error is thrown. (Every SDK command output is an object, so false is unambiguous.)
+ */
+export async function conditionalWrite<T extends object>(write: () => Promise<T>): Promise<T | false> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
 export function guardKey(projectId: string, event: string, target: string) {
   return {
     [TABLE.partitionKey]: keys.project(projectId),
@@ -110,18 +123,16 @@ export async function deleteGuardIfOwned(
   target: string,
   subscriptionId: string,
 ): Promise<void> {
-  try {
-    await db.send(
+  await conditionalWrite(() =>
+    db.send(
       new DeleteCommand({
         TableName: tableName,
         Key: guardKey(projectId, event, target),
         ConditionExpression: 'subscriptionId = :id',
         ExpressionAttributeValues: { ':id': subscriptionId },
       }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
+    ),
+  );
 }
 
 /** Claims (event, target) for a subscription; false when a guard exists already. */
@@ -133,19 +144,16 @@ export async function putGuardIfAbsent(
   target: string,
   guard: GuardItem,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await conditionalWrite(() =>
+    db.send(
       new PutCommand({
         TableName: tableName,
         Item: { ...guardKey(projectId, event, target), ...guard },
         ConditionExpression: `attribute_not_exists(${TABLE.partitionKey})`,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
+  return written !== false;
 }
 
 export async function getGuard(
@@ -175,8 +183,8 @@ export async function takeOverGuard(
   staleSubscriptionId: string,
   next: GuardItem,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await conditionalWrite(() =>
+    db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: guardKey(projectId, event, target),
@@ -188,12 +196,9 @@ export async function takeOverGuard(
           ':stale': staleSubscriptionId,
         },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
+  return written !== false;
 }
 
 /** Writes a new subscription; the id is fresh, so the condition only guards against an id collision. */
@@ -324,8 +329,8 @@ export async function updateSubscriptionIfUnchanged(
       values[`:${optional}`] = value;
     }
   }
-  try {
-    const result = await db.send(
+  const result = await conditionalWrite(() =>
+    db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: subscriptionKey(current.id_project, current._id),
@@ -336,10 +341,8 @@ export async function updateSubscriptionIfUnchanged(
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return result.Attributes ? fromSubscriptionItem(result.Attributes) : next;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
+  if (result === false) return false;
+  return result.Attributes ? fromSubscriptionItem(result.Attributes) : next;
 }

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { newWebhookSecret } from '../ids';
 import { type PublicSubscription, type Subscription, toPublic } from '../model/subscription';
 import { keys, TABLE } from '../storage/table';
-import { fromSubscriptionItem, getSubscription, isConditionalCheckFailed } from './repository';
+import { conditionalWrite, fromSubscriptionItem, getSubscription } from './repository';
 
 /**
  * Secret rotation without downtime (`POST .../{id}/secret`): a new secret becomes current
@@ -54,8 +54,8 @@ export async function rotateSecret(
     const secret = (deps.newSecret ?? newWebhookSecret)();
     const previousSecretExpiresAt = new Date(now + input.graceMs).toISOString();
     const updatedAt = new Date(now).toISOString();
-    try {
-      const result = await db.send(
+    const result = await conditionalWrite(() =>
+      db.send(
         new UpdateCommand({
           TableName: tableName,
           Key: {
@@ -75,18 +75,17 @@ export async function rotateSecret(
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      const written: Subscription = result.Attributes
-        ? fromSubscriptionItem(result.Attributes)
-        : { ...current, secret, previousSecret: current.secret, previousSecretExpiresAt, updatedAt };
-      return {
-        kind: 'rotated',
-        subscription: { ...toPublic(written), secret, previousSecretExpiresAt },
-      };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      // Deleted or rotated meanwhile: read again (a deletion then answers not-found).
-    }
+      ),
+    );
+    // Deleted or rotated meanwhile: read again (a deletion then answers not-found).
+    if (result === false) continue;
+    const written: Subscription = result.Attributes
+      ? fromSubscriptionItem(result.Attributes)
+      : { ...current, secret, previousSecret: current.secret, previousSecretExpiresAt, updatedAt };
+    return {
+      kind: 'rotated',
+      subscription: { ...toPublic(written), secret, previousSecretExpiresAt },
+    };
   }
   return { kind: 'busy' };
 }
