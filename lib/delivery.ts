@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   DELIVERY_EVENT_SOURCE,
@@ -13,6 +13,7 @@ import {
 import { ENV } from '../functions/core/config/settings';
 import type { WebhookConfig } from './context';
 import { acknowledgeNag } from './nag';
+import { deadLetterQueue, encryptedQueue } from './queues';
 import { WebhookFunction } from './webhook-function';
 
 /** AWS's advice for SQS event sources: visibility timeout at least six times the function timeout. */
@@ -53,21 +54,10 @@ export class Delivery extends Construct {
     const { config } = props;
     assertTimings(config);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.seconds(QUEUES.deliveryDlq.retentionSeconds),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    acknowledgeNag(
-      this.deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      'This queue is itself a dead-letter queue; redriving it to another would only move the problem.',
-    );
-    this.queue = new Queue(this, 'Queue', {
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', QUEUES.deliveryDlq.retentionSeconds);
+    this.queue = encryptedQueue(this, 'Queue', {
       visibilityTimeout: Duration.seconds(QUEUES.delivery.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(QUEUES.delivery.retentionSeconds),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
       deadLetterQueue: {
         queue: this.deadLetterQueue,
         maxReceiveCount: deliveryRedrivePolicy(config.retrySchedule).maxReceiveCount,

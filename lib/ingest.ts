@@ -4,12 +4,13 @@ import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUES } from '../functions/core/config/queues';
 import { ENV } from '../functions/core/config/settings';
 import type { WebhookConfig } from './context';
 import { acknowledgeNag } from './nag';
+import { DEAD_LETTER_QUEUE_NAG_REASON, deadLetterQueue } from './queues';
 import { WebhookFunction } from './webhook-function';
 
 /** Fan-out of one event to 10,000 subscriptions (1,000 SendMessageBatch calls) fits easily. */
@@ -44,21 +45,9 @@ export class Ingest extends Construct {
     const { config } = props;
 
     this.bus = new EventBus(this, 'Bus', { eventBusName: config.eventBusName });
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.seconds(QUEUES.ingestDlq.retentionSeconds),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    acknowledgeNag(
-      this.deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      'This queue is itself a dead-letter queue; redriving it to another would only move the problem.',
-    );
-    acknowledgeNag(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself a dead-letter queue; redriving it to another would only move the problem.',
-    );
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', QUEUES.ingestDlq.retentionSeconds);
+    // No queue redrives to this one (EventBridge and Lambda do), so AwsSolutions-SQS3 asks it for a DLQ.
+    acknowledgeNag(this.deadLetterQueue, 'AwsSolutions-SQS3', DEAD_LETTER_QUEUE_NAG_REASON);
 
     this.function = new WebhookFunction(this, 'FanOut', {
       entry: 'functions/fan-out.ts',
