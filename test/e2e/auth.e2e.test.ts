@@ -10,7 +10,7 @@ import { revokeApiKey } from '../../functions/core/auth/api-keys';
 import { LIMITS } from '../../functions/core/config/limits';
 import type { LocalStack } from '../../local/stack';
 import { registerSecret } from '../secret-scan/capture';
-import { basicAuth, quietHandlers } from './support';
+import { basicAuth, callApi, quietHandlers } from './support';
 
 /**
  * Authentication and tenancy through the API stand-in with the REAL authorizer: API keys
@@ -36,14 +36,7 @@ let otherKey: SigningKey;
 let publicJwk: Record<string, unknown>;
 
 function call(path: string, init: { method?: string; authorization?: string; body?: unknown } = {}) {
-  return fetch(`${stack.apiUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.authorization !== undefined ? { Authorization: init.authorization } : {}),
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
+  return callApi(stack, path, init);
 }
 
 const ownKey = () => basicAuth(A.keyId, A.secret);

@@ -13,7 +13,7 @@ import {
   startChaosReceiver,
   waitForEmptyQueue,
 } from './reliability-support';
-import { basicAuth, quietHandlers } from './support';
+import { basicAuth, clientConfig, quietHandlers, startTestStack } from './support';
 
 /**
  * Chaos delivery through the local stack: 500 events x 4 subscriptions to a receiver that
@@ -49,20 +49,13 @@ beforeAll(async () => {
     slowMs: [20, 150],
     retryAfterSeconds: 1,
   });
-  const { startLocalStack } = await import('../../local/stack');
-  stack = await startLocalStack({
-    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
+  stack = await startTestStack({
     apiKeys: [{ projectId: PROJECT, ...KEY }],
     retrySchedule: '1,1,1,1',
-    dataDir: undefined,
     pollerConcurrency: 6,
   });
-  const clientConfig = {
-    region: stack.config.region,
-    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-  };
-  eventBridge = new EventBridgeClient({ ...clientConfig, endpoint: stack.eventBridgeEndpoint });
-  sqs = new SQSClient({ ...clientConfig, endpoint: stack.sqsEndpoint });
+  eventBridge = new EventBridgeClient({ ...clientConfig(stack), endpoint: stack.eventBridgeEndpoint });
+  sqs = new SQSClient({ ...clientConfig(stack), endpoint: stack.sqsEndpoint });
 
   for (const [index, event] of PATTERNS.entries()) {
     const response = await fetch(`${stack.apiUrl}/${PROJECT}/subscriptions`, {

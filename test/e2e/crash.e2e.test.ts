@@ -12,7 +12,7 @@ import {
   startRecordingReceiver,
   waitForEmptyQueue,
 } from './reliability-support';
-import { basicAuth, quietHandlers, waitFor } from './support';
+import { basicAuth, clientConfig, quietHandlers, startTestStack, waitFor } from './support';
 
 /**
  * Crash safety through the local stack, with faults injected around the REAL handlers
@@ -127,21 +127,13 @@ beforeAll(async () => {
     }
     return originalSend.apply(this, args);
   };
-  const { startLocalStack } = await import('../../local/stack');
-  stack = await startLocalStack({
-    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
+  stack = await startTestStack({
     apiKeys: [{ projectId: PROJECT, ...KEY }],
-    retrySchedule: '1,1,1',
-    dataDir: undefined,
     eventBridgeRetryDelaysMs: [200, 500],
     wrapHandlers,
   });
-  const clientConfig = {
-    region: stack.config.region,
-    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-  };
-  eventBridge = new EventBridgeClient({ ...clientConfig, endpoint: stack.eventBridgeEndpoint });
-  sqs = new SQSClient({ ...clientConfig, endpoint: stack.sqsEndpoint });
+  eventBridge = new EventBridgeClient({ ...clientConfig(stack), endpoint: stack.eventBridgeEndpoint });
+  sqs = new SQSClient({ ...clientConfig(stack), endpoint: stack.sqsEndpoint });
   await sqs.send(
     new SetQueueAttributesCommand({
       QueueUrl: stack.queueUrls.delivery,

@@ -3,7 +3,17 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack';
-import { basicAuth, quietHandlers, startTestReceiver, type TestReceiver, waitFor } from './support';
+import {
+  type ApiAnswer,
+  callSubscriptionsApi,
+  clientConfig,
+  putPlatformEvent,
+  quietHandlers,
+  startTestReceiver,
+  startTestStack,
+  type TestReceiver,
+  waitFor,
+} from './support';
 
 /**
  * The pipeline through the local stack, over HTTP and the AWS SDK only: subscribe,
@@ -17,23 +27,8 @@ let receiver: TestReceiver;
 let eventBridge: EventBridgeClient;
 let sqs: SQSClient;
 
-interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  json: unknown;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const response = await fetch(`${stack.apiUrl}/${PROJECT}/subscriptions${path}`, {
-    method,
-    headers: {
-      Authorization: basicAuth(KEY.keyId, KEY.secret),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+function api(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  return callSubscriptionsApi(stack, PROJECT, KEY, method, path, body);
 }
 
 async function subscribe(event: string, path: string): Promise<{ _id: string; secret: string }> {
@@ -42,21 +37,8 @@ async function subscribe(event: string, path: string): Promise<{ _id: string; se
   return created.json as { _id: string; secret: string };
 }
 
-async function emit(event: string, payload: unknown): Promise<string> {
-  const result = await eventBridge.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: stack.busName,
-          Source: 'tiledesk',
-          DetailType: event,
-          Detail: JSON.stringify({ id_project: PROJECT, payload }),
-        },
-      ],
-    }),
-  );
-  expect(result.FailedEntryCount).toBe(0);
-  return result.Entries?.[0]?.EventId ?? '';
+function emit(event: string, payload: unknown): Promise<string> {
+  return putPlatformEvent(eventBridge, stack, PROJECT, event, payload);
 }
 
 interface Attempt {
@@ -84,19 +66,9 @@ async function dlqDepth(queueUrl = stack.queueUrls.deliveryDlq): Promise<number>
 beforeAll(async () => {
   quietHandlers();
   receiver = await startTestReceiver();
-  const { startLocalStack } = await import('../../local/stack');
-  stack = await startLocalStack({
-    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
-    apiKeys: [{ projectId: PROJECT, ...KEY }],
-    retrySchedule: '1,1,1',
-    dataDir: undefined,
-  });
-  const clientConfig = {
-    region: stack.config.region,
-    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-  };
-  eventBridge = new EventBridgeClient({ ...clientConfig, endpoint: stack.eventBridgeEndpoint });
-  sqs = new SQSClient({ ...clientConfig, endpoint: stack.sqsEndpoint });
+  stack = await startTestStack({ apiKeys: [{ projectId: PROJECT, ...KEY }] });
+  eventBridge = new EventBridgeClient({ ...clientConfig(stack), endpoint: stack.eventBridgeEndpoint });
+  sqs = new SQSClient({ ...clientConfig(stack), endpoint: stack.sqsEndpoint });
 });
 
 afterAll(async () => {

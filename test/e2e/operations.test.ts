@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +8,14 @@ import { keys } from '../../functions/core/storage/table';
 import type { BusEvent } from '../../local/eventbridge';
 import type { LocalStack } from '../../local/stack';
 import {
-  basicAuth,
+  type ApiAnswer,
+  callSubscriptionsApi,
+  clientConfig,
+  putPlatformEvent,
   quietHandlers,
   type ReceivedWebhook,
   startTestReceiver,
+  startTestStack,
   type TestReceiver,
   waitFor,
 } from './support';
@@ -32,23 +36,8 @@ let db: DynamoDBDocumentClient;
 /** Paths whose receiver answers 200; every other path of the tests answers 500 (or 410). */
 const healthy = new Set<string>();
 
-interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  json: unknown;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const response = await fetch(`${stack.apiUrl}/${PROJECT}/subscriptions${path}`, {
-    method,
-    headers: {
-      Authorization: basicAuth(KEY.keyId, KEY.secret),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+function api(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  return callSubscriptionsApi(stack, PROJECT, KEY, method, path, body);
 }
 
 interface Created {
@@ -65,19 +54,7 @@ async function subscribe(event: string, path: string): Promise<Created> {
 }
 
 async function emit(event: string, payload: unknown): Promise<void> {
-  const result = await eventBridge.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: stack.busName,
-          Source: 'tiledesk',
-          DetailType: event,
-          Detail: JSON.stringify({ id_project: PROJECT, payload }),
-        },
-      ],
-    }),
-  );
-  expect(result.FailedEntryCount).toBe(0);
+  await putPlatformEvent(eventBridge, stack, PROJECT, event, payload);
 }
 
 interface Attempt {
@@ -139,19 +116,11 @@ function operationalEvents(type: string, subscriptionId: string): BusEvent[] {
 beforeAll(async () => {
   quietHandlers();
   receiver = await startTestReceiver();
-  const { startLocalStack } = await import('../../local/stack');
-  stack = await startLocalStack({
-    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
-    apiKeys: [{ projectId: PROJECT, ...KEY }],
-    retrySchedule: '1,1,1',
-    dataDir: undefined,
-  });
-  const clientConfig = {
-    region: stack.config.region,
-    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-  };
-  eventBridge = new EventBridgeClient({ ...clientConfig, endpoint: stack.eventBridgeEndpoint });
-  db = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig, endpoint: stack.dynamoDbEndpoint }));
+  stack = await startTestStack({ apiKeys: [{ projectId: PROJECT, ...KEY }] });
+  eventBridge = new EventBridgeClient({ ...clientConfig(stack), endpoint: stack.eventBridgeEndpoint });
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...clientConfig(stack), endpoint: stack.dynamoDbEndpoint }),
+  );
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { type DeliveryMessage, deliveryMessageSchema } from '../../functions/core/model/delivery-message';
 import type { LocalStack } from '../../local/stack';
 import { captureItems } from '../secret-scan/capture';
-import { waitFor } from './support';
+import { clientConfig, waitFor } from './support';
 
 /**
  * What the reliability tests share: a seeded PRNG, a receiver that misbehaves on a seeded
@@ -336,11 +336,7 @@ export async function startRecordingReceiver(
 /** Every item of the stack's table. */
 export async function scanTable(stack: LocalStack): Promise<Record<string, unknown>[]> {
   const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: stack.dynamoDbEndpoint,
-      region: stack.config.region,
-      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-    }),
+    new DynamoDBClient({ ...clientConfig(stack), endpoint: stack.dynamoDbEndpoint }),
   );
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;

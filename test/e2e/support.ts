@@ -1,9 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { expect } from 'vitest';
+import type { LocalStack, LocalStackOptions } from '../../local/stack';
 
 /**
- * What the end-to-end tests share: a real webhook receiver on 127.0.0.1, Basic auth
- * exactly as `curl -u` sends it, and bounded polling.
+ * What the end-to-end tests share: a local stack on free ports, the SDK settings and API
+ * calls that reach it, a real webhook receiver on 127.0.0.1, Basic auth exactly as
+ * `curl -u` sends it, and bounded polling.
  */
 export interface ReceivedWebhook {
   path: string;
@@ -77,4 +81,90 @@ export async function waitFor<T>(
 export function quietHandlers(): void {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
+/**
+ * A local stack on free ports, in memory, retrying after 1 s: `options` add to or override
+ * that. The stack module is imported only now, so the environment the test set applies.
+ */
+export async function startTestStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { startLocalStack } = await import('../../local/stack');
+  return startLocalStack({
+    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
+    retrySchedule: '1,1,1',
+    dataDir: undefined,
+    ...options,
+  });
+}
+
+/** Region and (dummy) credentials for SDK clients of the stack; add the stand-in's `endpoint`. */
+export function clientConfig(stack: LocalStack) {
+  return {
+    region: stack.config.region,
+    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+  };
+}
+
+/** A request to the stack's API, with an Authorization header when given and a JSON body when given. */
+export function callApi(
+  stack: LocalStack,
+  path: string,
+  init: { method?: string; authorization?: string; body?: unknown } = {},
+): Promise<Response> {
+  return fetch(`${stack.apiUrl}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.authorization !== undefined ? { Authorization: init.authorization } : {}),
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  json: unknown;
+}
+
+/** A call to `/{projectId}/subscriptions{path}` with the project's API key; the JSON answer parsed. */
+export async function callSubscriptionsApi(
+  stack: LocalStack,
+  projectId: string,
+  key: { keyId: string; secret: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer> {
+  const response = await callApi(stack, `/${projectId}/subscriptions${path}`, {
+    method,
+    authorization: basicAuth(key.keyId, key.secret),
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+}
+
+/** Puts one platform event (source `tiledesk`) on the stack's bus; the id EventBridge gave it. */
+export async function putPlatformEvent(
+  eventBridge: EventBridgeClient,
+  stack: LocalStack,
+  projectId: string,
+  event: string,
+  payload: unknown,
+): Promise<string> {
+  const result = await eventBridge.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: stack.busName,
+          Source: 'tiledesk',
+          DetailType: event,
+          Detail: JSON.stringify({ id_project: projectId, payload }),
+        },
+      ],
+    }),
+  );
+  expect(result.FailedEntryCount).toBe(0);
+  return result.Entries?.[0]?.EventId ?? '';
 }

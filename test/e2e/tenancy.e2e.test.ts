@@ -1,8 +1,18 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_RESPONSES } from '../../functions/core/http/responses';
 import type { LocalStack } from '../../local/stack';
-import { basicAuth, quietHandlers, startTestReceiver, type TestReceiver, waitFor } from './support';
+import {
+  basicAuth,
+  callApi,
+  clientConfig,
+  putPlatformEvent,
+  quietHandlers,
+  startTestReceiver,
+  startTestStack,
+  type TestReceiver,
+  waitFor,
+} from './support';
 
 /** Credentials, the gateway's answers, and project isolation through the local stack. */
 const A = { projectId: 'project-a', keyId: 'key-a', secret: 'secret-a-0123456789' };
@@ -13,47 +23,18 @@ let receiver: TestReceiver;
 let eventBridge: EventBridgeClient;
 
 function call(path: string, init: { method?: string; authorization?: string; body?: unknown } = {}) {
-  return fetch(`${stack.apiUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.authorization ? { Authorization: init.authorization } : {}),
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
+  return callApi(stack, path, init);
 }
 
 async function emit(projectId: string, marker: string): Promise<void> {
-  const result = await eventBridge.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: stack.busName,
-          Source: 'tiledesk',
-          DetailType: 'request.create',
-          Detail: JSON.stringify({ id_project: projectId, payload: { marker } }),
-        },
-      ],
-    }),
-  );
-  expect(result.FailedEntryCount).toBe(0);
+  await putPlatformEvent(eventBridge, stack, projectId, 'request.create', { marker });
 }
 
 beforeAll(async () => {
   quietHandlers();
   receiver = await startTestReceiver();
-  const { startLocalStack } = await import('../../local/stack');
-  stack = await startLocalStack({
-    ports: { api: 0, eventBridge: 0, sqs: 0, dynamoDb: 0 },
-    apiKeys: [A, B],
-    retrySchedule: '1,1,1',
-    dataDir: undefined,
-  });
-  eventBridge = new EventBridgeClient({
-    endpoint: stack.eventBridgeEndpoint,
-    region: stack.config.region,
-    credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-  });
+  stack = await startTestStack({ apiKeys: [A, B] });
+  eventBridge = new EventBridgeClient({ ...clientConfig(stack), endpoint: stack.eventBridgeEndpoint });
 });
 
 afterAll(async () => {
