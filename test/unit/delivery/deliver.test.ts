@@ -11,10 +11,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LIMITS } from '../../../functions/core/config/limits';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../../functions/core/config/retry-schedule';
-import type { DeliverySettings } from '../../../functions/core/config/settings';
 import { type DeliveryDeps, deliverBatch, parseRetryAfter } from '../../../functions/core/delivery/deliver';
 import { SubscriptionCache } from '../../../functions/core/delivery/subscription-cache';
 import type { DeliveryAttempt } from '../../../functions/core/model/delivery-log';
@@ -23,14 +22,15 @@ import { logger, METRIC, metrics } from '../../../functions/core/observability';
 import { keys, TABLE } from '../../../functions/core/storage/table';
 import {
   captureOutput,
-  destroyAgents,
   freshAgents,
+  listenDuringTests,
   message,
   PREVIOUS_SECRET,
   Receiver,
   SECRET,
   sqsRecord,
   subscription,
+  testDeliverySettings,
 } from './helpers';
 
 const db = mockClient(DynamoDBDocumentClient);
@@ -81,22 +81,7 @@ const receiver = new Receiver()
 
 const agents = freshAgents();
 
-function settings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
-  return {
-    tableName: 'webhooks',
-    queueUrl: 'https://sqs.local/deliveries',
-    retrySchedule: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
-    attemptTimeoutMs: 300,
-    targets: { allowHttp: true, allowPrivate: true },
-    logLevel: 'all',
-    logTtlDays: 30,
-    disableAfterMs: 5 * DAY,
-    subscriptionCacheTtlMs: 30_000,
-    userAgent: 'tiledesk-webhooks/test',
-    eventBusName: undefined,
-    ...overrides,
-  };
-}
+const settings = testDeliverySettings;
 
 let cache: SubscriptionCache;
 function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
@@ -162,14 +147,7 @@ async function deliverTo(path: string, receiveCount = 1, overrides: Partial<Subs
 
 let output: ReturnType<typeof captureOutput>;
 
-beforeAll(async () => {
-  await receiver.listen();
-});
-
-afterAll(async () => {
-  destroyAgents(agents);
-  await receiver.close();
-});
+listenDuringTests(receiver, agents);
 
 beforeEach(() => {
   db.reset();

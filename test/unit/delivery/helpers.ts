@@ -2,6 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll } from 'vitest';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../../functions/core/config/retry-schedule';
+import type { AttemptSettings, DeliverySettings } from '../../../functions/core/config/settings';
 import type { Agents } from '../../../functions/core/delivery/http-attempt';
 import { deliveryIdFor } from '../../../functions/core/ids';
 import type { DeliveryMessage } from '../../../functions/core/model/delivery-message';
@@ -66,6 +69,43 @@ export class Receiver {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Starts the receiver before the tests of this file (or describe) and closes it and the agents after them. */
+export function listenDuringTests(receiver: Receiver, agents: Agents): void {
+  beforeAll(async () => {
+    await receiver.listen();
+  });
+  afterAll(async () => {
+    destroyAgents(agents);
+    await receiver.close();
+  });
+}
+
+/** Settings of one attempt against the local receiver: http and loopback targets allowed, everything logged. */
+export function testAttemptSettings(overrides: Partial<AttemptSettings> = {}): AttemptSettings {
+  return {
+    tableName: 'webhooks',
+    attemptTimeoutMs: 300,
+    targets: { allowHttp: true, allowPrivate: true },
+    logLevel: 'all',
+    logTtlDays: 30,
+    userAgent: 'tiledesk-webhooks/test',
+    ...overrides,
+  };
+}
+
+/** Delivery settings as deployed by default, around testAttemptSettings; no operational events bus. */
+export function testDeliverySettings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  return {
+    ...testAttemptSettings(),
+    queueUrl: 'https://sqs.local/deliveries',
+    retrySchedule: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
+    disableAfterMs: 5 * 86_400_000,
+    subscriptionCacheTtlMs: 30_000,
+    eventBusName: undefined,
+    ...overrides,
+  };
 }
 
 export function freshAgents(): Agents {

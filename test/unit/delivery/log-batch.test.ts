@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { deliverySettings, ENV } from '../../../functions/core/config/settings';
 import { deliverBatch } from '../../../functions/core/delivery/deliver';
 import { SubscriptionCache } from '../../../functions/core/delivery/subscription-cache';
@@ -17,7 +17,7 @@ import { BATCH_WRITE_MAX_ITEMS, DeliveryLogBuffer } from '../../../functions/cor
 import { deliveryIdFor } from '../../../functions/core/ids';
 import type { DeliveryAttempt } from '../../../functions/core/model/delivery-log';
 import type { Subscription } from '../../../functions/core/model/subscription';
-import { destroyAgents, freshAgents, Receiver } from './helpers';
+import { freshAgents, listenDuringTests, Receiver } from './helpers';
 
 /** The delivery log of a batch: written together, one BatchWriteItem per 25 items. */
 const db = mockClient(DynamoDBDocumentClient);
@@ -124,13 +124,7 @@ describe('DeliveryLogBuffer', () => {
 describe('deliverBatch', () => {
   const receiver = new Receiver();
   const agents = freshAgents();
-  beforeAll(async () => {
-    await receiver.listen();
-  });
-  afterAll(async () => {
-    destroyAgents(agents);
-    await receiver.close();
-  });
+  listenDuringTests(receiver, agents);
 
   it('a batch of 10 successes costs one AWS write: one BatchWriteItem of 10 log items', async () => {
     db.on(BatchWriteCommand).resolves({});

@@ -11,7 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { attemptsFor, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../../functions/core/config/retry-schedule';
 import type { DeliverySettings } from '../../../functions/core/config/settings';
 import { type DeliveryDeps, deliverBatch } from '../../../functions/core/delivery/deliver';
@@ -23,14 +23,15 @@ import { keys } from '../../../functions/core/storage/table';
 import { subscriptionItem } from '../../../functions/core/subscriptions/repository';
 import {
   captureOutput,
-  destroyAgents,
   freshAgents,
+  listenDuringTests,
   message,
   PREVIOUS_SECRET,
   Receiver,
   SECRET,
   sqsRecord,
   subscription,
+  testDeliverySettings,
 } from './helpers';
 
 /**
@@ -55,20 +56,7 @@ const receiver = new Receiver()
   .on('/error', (_req, res) => res.writeHead(500).end('boom'));
 
 function settings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
-  return {
-    tableName: 'webhooks',
-    queueUrl: 'https://sqs.local/deliveries',
-    retrySchedule: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
-    attemptTimeoutMs: 2000,
-    targets: { allowHttp: true, allowPrivate: true },
-    logLevel: 'all',
-    logTtlDays: 30,
-    disableAfterMs: 5 * DAY,
-    subscriptionCacheTtlMs: 30_000,
-    userAgent: 'tiledesk-webhooks/test',
-    eventBusName: 'platform-bus',
-    ...overrides,
-  };
+  return testDeliverySettings({ attemptTimeoutMs: 2000, eventBusName: 'platform-bus', ...overrides });
 }
 
 let cache: SubscriptionCache;
@@ -118,14 +106,7 @@ async function deliver(path: string, receiveCount = 1, overrides: Partial<Subscr
 
 let output: ReturnType<typeof captureOutput>;
 
-beforeAll(async () => {
-  await receiver.listen();
-});
-
-afterAll(async () => {
-  destroyAgents(agents);
-  await receiver.close();
-});
+listenDuringTests(receiver, agents);
 
 beforeEach(() => {
   db.reset();

@@ -1,13 +1,13 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postWebhook } from '../../../functions/core/delivery/http-attempt';
 import { sign, signatureHeaders, signingSecrets } from '../../../functions/core/delivery/signing';
 import { buildWebhookRequest } from '../../../functions/core/delivery/webhook-request';
 import { toPublic } from '../../../functions/core/model/subscription';
 import {
-  destroyAgents,
   freshAgents,
+  listenDuringTests,
   message,
   PREVIOUS_SECRET,
   type ReceivedRequest,
@@ -20,14 +20,7 @@ const receiver = new Receiver();
 const agents = freshAgents();
 const targets = { allowHttp: true, allowPrivate: true };
 
-beforeAll(async () => {
-  await receiver.listen();
-});
-
-afterAll(async () => {
-  destroyAgents(agents);
-  await receiver.close();
-});
+listenDuringTests(receiver, agents);
 
 /** Sends one real webhook to the local receiver and returns what the receiver got. */
 async function deliverOnce(sub = subscription(), msg = message()): Promise<ReceivedRequest> {

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptSettings } from '../../../functions/core/config/settings';
 import { PING_EVENT, pingSubscription } from '../../../functions/core/delivery/test-ping';
 import { buildWebhookRequest } from '../../../functions/core/delivery/webhook-request';
@@ -19,13 +19,14 @@ import { keys } from '../../../functions/core/storage/table';
 import { subscriptionItem } from '../../../functions/core/subscriptions/repository';
 import { rotateSecret } from '../../../functions/core/subscriptions/secret-rotation';
 import {
-  destroyAgents,
   freshAgents,
+  listenDuringTests,
   message,
   PREVIOUS_SECRET,
   Receiver,
   SECRET,
   subscription,
+  testAttemptSettings,
 } from '../delivery/helpers';
 
 const db = mockClient(DynamoDBDocumentClient);
@@ -40,17 +41,7 @@ const receiver = new Receiver()
   .on('/gone', (_req, res) => res.writeHead(410).end('gone'))
   .on('/hang', () => undefined);
 
-function settings(overrides: Partial<AttemptSettings> = {}): AttemptSettings {
-  return {
-    tableName: 'webhooks',
-    attemptTimeoutMs: 300,
-    targets: { allowHttp: true, allowPrivate: true },
-    logLevel: 'all',
-    logTtlDays: 30,
-    userAgent: 'tiledesk-webhooks/test',
-    ...overrides,
-  };
-}
+const settings = testAttemptSettings;
 
 const subKey = { pk: keys.project('proj_1'), sk: keys.subscriptionSk('sub_1') };
 
@@ -62,14 +53,7 @@ function loggedItems() {
   return db.commandCalls(PutCommand).map((call) => call.args[0].input.Item ?? {});
 }
 
-beforeAll(async () => {
-  await receiver.listen();
-});
-
-afterAll(async () => {
-  destroyAgents(agents);
-  await receiver.close();
-});
+listenDuringTests(receiver, agents);
 
 beforeEach(() => {
   db.reset();
