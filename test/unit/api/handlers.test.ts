@@ -24,25 +24,16 @@ import { encodeCursor } from '../../../functions/core/schemas';
 import { keys } from '../../../functions/core/storage/table';
 import { guardKey, subscriptionItem } from '../../../functions/core/subscriptions/repository';
 import { fieldsOf, parse, proxyEvent } from './events';
+import { storedSubscription, subscriptionKeyOf } from './fixtures';
 
 // Read lazily by the handlers at their first invocation.
 process.env.TABLE_NAME = 'webhooks-test';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
-const stored: Subscription = {
-  _id: '01jabcdefghjkmnpqrstvwxy',
-  id_project: 'p1',
-  event: 'request.create',
-  target: 'https://example.com/hook',
-  status: 'active',
-  createdBy: 'key_test',
-  createdAt: '2025-01-01T00:00:00.000Z',
-  updatedAt: '2025-01-01T00:00:00.000Z',
-  secret: 'whsec_stored',
-};
+const stored = storedSubscription();
 const idPath = { projectId: 'p1', subscriptionId: stored._id };
-const subscriptionKey = { pk: keys.project('p1'), sk: keys.subscriptionSk(stored._id) };
+const subscriptionKey = subscriptionKeyOf(stored);
 
 function failedCondition() {
   return new ConditionalCheckFailedException({ message: 'failed', $metadata: {} });

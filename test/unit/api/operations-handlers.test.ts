@@ -18,10 +18,10 @@ import { deliveryIdFor } from '../../../functions/core/ids';
 import type { DeliveryMessage } from '../../../functions/core/model/delivery-message';
 import type { Subscription } from '../../../functions/core/model/subscription';
 import { payloadItem, payloadKey } from '../../../functions/core/replay/payloads';
-import { keys } from '../../../functions/core/storage/table';
 import { subscriptionItem } from '../../../functions/core/subscriptions/repository';
 import { Receiver } from '../delivery/helpers';
 import { fieldsOf, parse, proxyEvent } from './events';
+import { storedSubscription, subscriptionKeyOf } from './fixtures';
 
 // Read lazily by the handlers at their first invocation.
 Object.assign(process.env, {
@@ -41,18 +41,8 @@ const receiver = new Receiver()
   .on('/error', (_req, res) => res.writeHead(503).end('down'));
 
 const SECRET = `whsec_${Buffer.from('stored-secret-of-thirty-two-byte').toString('base64')}`;
-const stored: Subscription = {
-  _id: '01jabcdefghjkmnpqrstvwxy',
-  id_project: 'p1',
-  event: 'request.create',
-  target: 'https://example.com/hook',
-  status: 'active',
-  createdBy: 'key_test',
-  createdAt: '2025-01-01T00:00:00.000Z',
-  updatedAt: '2025-01-01T00:00:00.000Z',
-  secret: SECRET,
-};
-const subscriptionKey = { pk: keys.project('p1'), sk: keys.subscriptionSk(stored._id) };
+const stored = storedSubscription({ secret: SECRET });
+const subscriptionKey = subscriptionKeyOf(stored);
 const idPath = { projectId: 'p1', subscriptionId: stored._id };
 const otherProject = { projectId: 'p2', subscriptionId: stored._id };
 
