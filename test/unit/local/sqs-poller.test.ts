@@ -2,7 +2,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type SqsPoller, startSqsPoller } from '../../../local/sqs-poller';
+import { type SqsPoller, type SqsPollerOptions, startSqsPoller } from '../../../local/sqs-poller';
 
 /** The event source mapping stand-in against fauxqs: record shape and partial batch failures. */
 let server: FauxqsServer;
@@ -14,6 +14,23 @@ function newQueue(visibilityTimeout = '1') {
   const name = `q${++counter}`;
   const queue = server.createQueue(name, { attributes: { VisibilityTimeout: visibilityTimeout } });
   return { name, url: queue.queueUrl, arn: queue.queueArn };
+}
+
+/** The poller as these tests run it on `queue`: a single poller, batches of 10, 1 s long polls. */
+function pollerOn(
+  queue: ReturnType<typeof newQueue>,
+  options: Pick<SqsPollerOptions, 'handler' | 'onError'>,
+): SqsPoller {
+  return startSqsPoller({
+    sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region: 'us-east-1',
+    batchSize: 10,
+    concurrency: 1,
+    waitTimeSeconds: 1,
+    ...options,
+  });
 }
 
 async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -55,14 +72,7 @@ describe('SQS poller', () => {
     );
     const events: SQSEvent[] = [];
 
-    poller = startSqsPoller({
-      sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      region: 'us-east-1',
-      batchSize: 10,
-      concurrency: 1,
-      waitTimeSeconds: 1,
+    poller = pollerOn(queue, {
       handler: async (event) => {
         events.push(event);
         return { batchItemFailures: [] };
@@ -97,14 +107,7 @@ describe('SQS poller', () => {
       await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
     const seen: { body: string; receiveCount: string }[] = [];
 
-    poller = startSqsPoller({
-      sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      region: 'us-east-1',
-      batchSize: 10,
-      concurrency: 1,
-      waitTimeSeconds: 1,
+    poller = pollerOn(queue, {
       handler: async (event) => {
         for (const r of event.Records)
           seen.push({ body: r.body, receiveCount: r.attributes.ApproximateReceiveCount });
@@ -130,14 +133,7 @@ describe('SQS poller', () => {
     let calls = 0;
     const errors: unknown[] = [];
 
-    poller = startSqsPoller({
-      sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      region: 'us-east-1',
-      batchSize: 10,
-      concurrency: 1,
-      waitTimeSeconds: 1,
+    poller = pollerOn(queue, {
       onError: (error) => errors.push(error),
       handler: async () => {
         calls++;
