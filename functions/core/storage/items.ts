@@ -1,15 +1,7 @@
-import { TABLE } from './table';
+import { KEY_ATTRIBUTES, TABLE } from './table';
 
 /** Attributes that exist for the table's keys and TTL, never part of what the API returns. */
-const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([
-  TABLE.partitionKey,
-  TABLE.sortKey,
-  TABLE.fanOutIndex.partitionKey,
-  TABLE.fanOutIndex.sortKey,
-  TABLE.deliveryIndex.partitionKey,
-  TABLE.deliveryIndex.sortKey,
-  TABLE.ttlAttribute,
-]);
+const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([...KEY_ATTRIBUTES, TABLE.ttlAttribute]);
 
 /** A stored item without its key and TTL attributes. */
 export function withoutStorageAttributes<T>(item: Record<string, unknown>): T {
