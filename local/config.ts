@@ -1,5 +1,5 @@
 import { parseRetrySchedule } from '../functions/core/config/retry-schedule';
-import { DEFAULTS } from '../functions/core/config/settings';
+import { booleanFromEnv, DEFAULTS } from '../functions/core/config/settings';
 
 /**
  * The local stack's configuration, read from the environment in one place. Every
@@ -79,14 +79,6 @@ function port(env: Env, name: string, fallback: number): number {
   return parsed;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new Error(`${name} must be true or false, got "${value}"`);
-}
-
 const KEY_PART = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** `projectId:keyId:secret` triples, comma-separated. */
@@ -120,8 +112,8 @@ export function localConfig(env: Env = process.env): LocalConfig {
     apiKeys: parseLocalApiKeys(env[LOCAL_ENV.apiKeys]),
     retrySchedule,
     dataDir: env[LOCAL_ENV.dataDir] || undefined,
-    allowPrivateTargets: bool(env, LOCAL_ENV.allowPrivateTargets, true),
-    allowHttpTargets: bool(env, LOCAL_ENV.allowHttpTargets, true),
+    allowPrivateTargets: booleanFromEnv(env, LOCAL_ENV.allowPrivateTargets, true),
+    allowHttpTargets: booleanFromEnv(env, LOCAL_ENV.allowHttpTargets, true),
     region: env[LOCAL_ENV.region] || LOCAL_DEFAULTS.region,
   };
 }

@@ -46,7 +46,8 @@ export const DEFAULTS = {
 
 type Env = Record<string, string | undefined>;
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+/** A true/false (or 1/0) variable; unset or empty gives `fallback`, anything else throws. */
+export function booleanFromEnv(env: Env, name: string, fallback: boolean): boolean {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
   if (value === 'true' || value === '1') return true;
@@ -85,8 +86,8 @@ export interface TargetPolicy {
 
 export function targetPolicy(env: Env = process.env): TargetPolicy {
   return {
-    allowHttp: bool(env, ENV.allowHttpTargets, false),
-    allowPrivate: bool(env, ENV.allowPrivateTargets, false),
+    allowHttp: booleanFromEnv(env, ENV.allowHttpTargets, false),
+    allowPrivate: booleanFromEnv(env, ENV.allowPrivateTargets, false),
   };
 }
 
