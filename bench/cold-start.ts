@@ -3,14 +3,16 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, build } from 'esbuild';
 import { ROUTES } from '../functions/api/routes';
+import { WEBHOOK_BUNDLING } from '../lib/webhook-function';
 import { REPO_ROOT } from './child';
 import { median, percentile, round } from './stats';
 
 /**
  * Cold start: every function bundled exactly as lib/webhook-function.ts bundles it
- * (WEBHOOK_ESBUILD_OPTIONS mirrors WEBHOOK_BUNDLING), its minified size, and the time a fresh
+ * (WEBHOOK_ESBUILD_OPTIONS is read from WEBHOOK_BUNDLING), its minified size, and the time a fresh
  * `node` takes to import it, beside a floor: a handler that only creates the same AWS clients,
  * bundled the same way. The runtime's NODE_OPTIONS (--enable-source-maps) is applied, as the
  * stack sets it.
@@ -49,20 +51,21 @@ export interface ColdStartBenchResult {
   entries: ColdStartEntryResult[];
 }
 
-/** The esbuild options NodejsFunction derives from lib/webhook-function.ts's WEBHOOK_BUNDLING. */
+/**
+ * The esbuild options NodejsFunction derives from lib/webhook-function.ts's WEBHOOK_BUNDLING,
+ * read from it so the benchmark bundles exactly what the stack deploys.
+ */
 export const WEBHOOK_ESBUILD_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  external: [],
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
+  target: WEBHOOK_BUNDLING.target,
+  format: WEBHOOK_BUNDLING.format === OutputFormat.ESM ? 'esm' : 'cjs',
+  mainFields: WEBHOOK_BUNDLING.mainFields,
+  minify: WEBHOOK_BUNDLING.minify,
+  sourcemap: WEBHOOK_BUNDLING.sourceMap,
+  sourcesContent: WEBHOOK_BUNDLING.sourcesContent,
+  external: WEBHOOK_BUNDLING.externalModules,
+  ...(WEBHOOK_BUNDLING.banner ? { banner: { js: WEBHOOK_BUNDLING.banner } } : {}),
   logLevel: 'warning',
 };
 

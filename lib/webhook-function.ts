@@ -160,7 +160,7 @@ export class WebhookFunction extends NodejsFunction {
  *   the deployed SDK is the version the tests ran against.
  * - `forceDockerBundling: false`: synthesis runs offline with the local esbuild.
  */
-const WEBHOOK_BUNDLING: NonNullable<NodejsFunctionProps['bundling']> = {
+export const WEBHOOK_BUNDLING: NonNullable<NodejsFunctionProps['bundling']> = {
   format: OutputFormat.ESM,
   target: 'node22',
   mainFields: ['module', 'main'],
