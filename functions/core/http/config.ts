@@ -12,8 +12,3 @@ export function apiConfig(): ApiConfig {
   config ??= { tableName: tableName(), targets: targetPolicy() };
   return config;
 }
-
-/** Tests change the environment between cases; production never calls this. */
-export function resetApiConfig(): void {
-  config = undefined;
-}

@@ -216,25 +216,6 @@ export async function putNewSubscription(
   );
 }
 
-/**
- * Replaces a subscription that must still exist (a concurrent delete wins: the put fails
- * with ConditionalCheckFailedException). The whole item is written so the sparse index keys
- * appear or vanish with `status`.
- */
-export async function replaceExistingSubscription(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  subscription: Subscription,
-): Promise<void> {
-  await db.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: subscriptionItem(subscription),
-      ConditionExpression: `attribute_exists(${TABLE.partitionKey})`,
-    }),
-  );
-}
-
 export interface SubscriptionPage {
   items: Subscription[];
   /** The sort key of the last item read, when more may follow. */
