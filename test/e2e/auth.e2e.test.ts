@@ -9,6 +9,7 @@ import { ROUTES, type Route } from '../../functions/api/routes';
 import { revokeApiKey } from '../../functions/core/auth/api-keys';
 import { LIMITS } from '../../functions/core/config/limits';
 import type { LocalStack } from '../../local/stack';
+import { IP_LITERAL_TARGETS, SCHEME_TARGETS } from '../fixtures/ssrf-targets';
 import { registerSecret } from '../secret-scan/capture';
 import { basicAuth, callApi, quietHandlers } from './support';
 
@@ -295,37 +296,11 @@ describe('tenancy matrix: every route x (own project, other project, no credenti
 
 describe('SSRF corpus through the API', () => {
   const CORPUS = [
-    'https://127.0.0.1/hook',
-    'https://127.1/hook',
-    'https://2130706433/hook',
-    'https://0x7f000001/hook',
-    'https://0177.0.0.1/hook',
-    'https://[::1]/hook',
-    'https://[::ffff:127.0.0.1]/hook',
-    'https://[::ffff:7f00:1]/hook',
-    'https://0.0.0.0/hook',
-    'https://[::]/hook',
-    'https://10.0.0.1/hook',
-    'https://172.16.5.4/hook',
-    'https://192.168.1.1/hook',
-    'https://169.254.169.254/latest/meta-data/',
-    'https://[fd00:ec2::254]/latest/meta-data/',
-    'https://[::ffff:a9fe:a9fe]/latest/meta-data/',
-    'https://[fe80::1]/hook',
-    'https://100.64.0.1/hook',
-    'https://224.0.0.1/hook',
-    'https://255.255.255.255/hook',
-    'https://198.18.0.1/hook',
-    'https://192.0.2.1/hook',
-    'https://[64:ff9b::a00:1]/hook',
-    'https://[2002:a00:1::]/hook',
+    ...IP_LITERAL_TARGETS,
+    ...SCHEME_TARGETS,
     'https://localhost/hook',
     'https://LOCALHOST./hook',
     'https://api.localhost/hook',
-    'http://example.com/hook',
-    'ftp://example.com/hook',
-    'file:///etc/passwd',
-    'gopher://example.com/',
     'https://user:pass@example.com/hook',
     `https://example.com/${'a'.repeat(LIMITS.maxTargetLength)}`,
   ];

@@ -7,6 +7,7 @@ import {
   type Resolver,
 } from '../../../functions/core/delivery/target-guard';
 import { judgeAddress } from '../../../functions/core/targets/address-policy';
+import { IP_LITERAL_TARGETS, SCHEME_TARGETS } from '../../fixtures/ssrf-targets';
 import { destroyAgents, freshAgents, Receiver } from './helpers';
 
 const deployed = { allowHttp: false, allowPrivate: false };
@@ -41,35 +42,7 @@ const dns = fakeDns({
 });
 
 const BAD_TARGETS: string[] = [
-  // loopback in every notation WHATWG URL accepts
-  'https://127.0.0.1/hook',
-  'https://127.1/hook',
-  'https://2130706433/hook',
-  'https://0x7f000001/hook',
-  'https://0177.0.0.1/hook',
-  'https://[::1]/hook',
-  'https://[::ffff:127.0.0.1]/hook',
-  'https://0.0.0.0/hook',
-  'https://[::]/hook',
-  // private, link-local, metadata, CGNAT
-  'https://10.0.0.1/hook',
-  'https://172.16.5.4/hook',
-  'https://192.168.1.1/hook',
-  'https://169.254.169.254/latest/meta-data/',
-  'https://[fd00:ec2::254]/latest/meta-data/',
-  'https://[::ffff:a9fe:a9fe]/latest/meta-data/',
-  'https://[64:ff9b::a9fe:a9fe]/latest/meta-data/',
-  'https://[2002:7f00:1::]/hook',
-  'https://100.64.0.1/hook',
-  'https://[fe80::1]/hook',
-  // multicast, broadcast, documentation, benchmarking, reserved
-  'https://224.0.0.1/hook',
-  'https://[ff02::1]/hook',
-  'https://255.255.255.255/hook',
-  'https://192.0.2.10/hook',
-  'https://[2001:db8::1]/hook',
-  'https://198.18.0.1/hook',
-  'https://240.0.0.1/hook',
+  ...IP_LITERAL_TARGETS,
   // names that resolve to refused addresses
   'https://localhost./hook',
   'https://metadata.attacker.test/latest/meta-data/',
@@ -87,13 +60,7 @@ const BAD_TARGETS: string[] = [
   // names that do not resolve to anything
   'https://empty.attacker.test/hook',
   'https://nxdomain.attacker.test/hook',
-  // schemes
-  'http://example.com/hook',
-  'ftp://example.com/hook',
-  'file:///etc/passwd',
-  'gopher://example.com:70/_hook',
-  'javascript:alert(1)',
-  'not a url',
+  ...SCHEME_TARGETS,
 ];
 
 describe('SSRF guard: refused targets', () => {
